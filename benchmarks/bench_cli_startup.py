@@ -1,0 +1,34 @@
+"""`ratchet --help` / `--version` against `dvc --version`: whole-process start-up, medians.
+
+Usage: python benchmarks/bench_cli_startup.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+from harness import compare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    ratchet = shutil.which("ratchet") or sys.exit("ratchet is not on PATH (make install)")
+    dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
+    compare(
+        "CLI start-up: ratchet --help, ratchet --version, dvc --version",
+        {
+            "ratchet --help": [ratchet, "--help"],
+            "ratchet --version": [ratchet, "--version"],
+            "dvc --version": [dvc, "--version"],
+        },
+        runs=args.runs,
+        warmup=2,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The reference pipeline: full run from scratch, and a no-op `dvc repro`, medians.
+
+A scratch copy of the project (the files git tracks, as in the working tree) is made under
+benchmarks/.work/. "From scratch" removes every output and the DVC cache (run-cache included)
+before each run, so every stage computes.
+
+Usage: python benchmarks/bench_pipeline.py [--full-runs N] [--noop-runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import compare
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = Path(__file__).parent / ".work" / "pipeline"
+
+
+def scratch_copy() -> Path:
+    shutil.rmtree(WORK, ignore_errors=True)
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
+    ).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (WORK / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, WORK / rel)
+    subprocess.run(["git", "init", "-q"], cwd=WORK, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=WORK, check=True)
+    subprocess.run(["git", "commit", "-qm", "bench"], cwd=WORK, check=True)
+    return WORK
+
+
+def clean_outputs() -> None:
+    for rel in ("data/raw", "data/interim", "data/processed", "models", ".dvc/cache", ".dvc/tmp"):
+        for path in (WORK / rel).glob("*"):
+            if path.name != ".gitignore":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--full-runs", type=int, default=3)
+    parser.add_argument("--noop-runs", type=int, default=10)
+    args = parser.parse_args()
+    dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
+    work = scratch_copy()
+    env = {**os.environ, "PYTHONPATH": str(work / "src"), "DVC_NO_ANALYTICS": "1"}
+    compare(
+        "Reference pipeline from scratch: dvc repro",
+        {"dvc repro (from scratch)": [dvc, "repro", "--quiet"]},
+        runs=args.full_runs,
+        warmup=0,
+        cwd=work,
+        env=env,
+        before_each=clean_outputs,
+    )
+    compare(
+        "Reference pipeline no-op: dvc repro",
+        {"dvc repro (no-op)": [dvc, "repro", "--quiet"], "dvc status": [dvc, "status", "--quiet"]},
+        runs=args.noop_runs,
+        warmup=1,
+        cwd=work,
+        env=env,
+    )
+
+
+if __name__ == "__main__":
+    main()

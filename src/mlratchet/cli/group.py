@@ -1,0 +1,127 @@
+"""The root command group: lazy subcommands, global options, errors -> exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from mlratchet import __version__
+from mlratchet.errors import RatchetError
+from mlratchet.exitcodes import ExitCode, exit_code_for
+
+#: name -> "module:attribute" of each top-level command; a module is imported only when needed.
+COMMANDS: dict[str, str] = {
+    "params": "mlratchet.cli.params:params",
+}
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    ok
+  1    a check said no (not reproducible, invalid data, drift, gate refused, regression)
+  2    usage or bad input (unreadable file, unknown revision, bad name)
+  3    integrity failure (a hash that does not match its record, a corrupt artifact)
+  4    conflict or busy (tag exists elsewhere, push rejected, lock held, dirty worktree)
+  5    refused for safety (untrusted model type, a path escaping the repository)
+  70   internal error (a bug: rerun with --traceback and report it)
+  130  interrupted"""
+
+
+class ReportedError(click.ClickException):
+    """A library error on its way out of Click, carrying its exit code."""
+
+    def __init__(self, error: RatchetError) -> None:
+        super().__init__(str(error))
+        # Click declares exit_code on the class; each instance carries its own row of the table.
+        self.exit_code = int(exit_code_for(error))  # type: ignore[misc]
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"error: {self.message}", err=True, fg="red")
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use, from a name -> "module:attr" map."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module_name, attr = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+class RatchetGroup(LazyGroup):
+    """The root group: maps library errors, Ctrl-C and bugs to the exit-code table.
+
+    A command returns an int (its exit code); the group exits with it.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            rv = super().invoke(ctx)
+        except RatchetError as exc:
+            raise ReportedError(exc) from exc
+        except KeyboardInterrupt:
+            click.secho("interrupted", err=True, fg="red")
+            ctx.exit(ExitCode.INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if (ctx.obj or {}).get("traceback"):
+                raise
+            click.secho(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in mlratchet; rerun with --traceback and report it.",
+                err=True,
+                fg="red",
+            )
+            ctx.exit(ExitCode.INTERNAL)
+        if isinstance(rv, int) and rv != ExitCode.OK:
+            ctx.exit(rv)
+        return rv
+
+
+@click.group(
+    cls=RatchetGroup,
+    lazy=COMMANDS,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(
+    __version__, "-V", "--version", prog_name="ratchet", message="%(prog)s %(version)s"
+)
+@click.option(
+    "--traceback",
+    is_flag=True,
+    hidden=True,
+    envvar="RATCHET_TRACEBACK",
+    help="Show the Python traceback of an internal error.",
+)
+@click.pass_context
+def cli(ctx: click.Context, traceback: bool) -> None:
+    """mlratchet: prove a commit reproduces, diff its metrics, promote models through gates."""
+    ctx.ensure_object(dict)
+    ctx.obj["traceback"] = traceback
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``ratchet`` console script."""
+    try:
+        cli.main(args=argv, prog_name="ratchet", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0  # pragma: no cover - standalone mode always exits
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

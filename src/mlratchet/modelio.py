@@ -1,0 +1,128 @@
+"""Model files: safe to load, and the same bytes for the same model.
+
+Format: ``skops.io`` (a zip of a JSON schema plus ``.npy`` arrays). Unlike pickle or joblib,
+loading it executes no code from the file: every type it names must be on an allow-list, and a
+file that names any other type is refused (:class:`RefusedError`, exit 5).
+
+skops alone is not byte-stable: zip entries carry the current time, the schema records each
+object's memory address (``__id__``, used to restore shared references), and array entries are
+named after those addresses (bytes entries after random UUIDs). :func:`dumps` normalises that:
+addresses are renumbered in order of first appearance, each entry is renamed to the sha256 of
+its content with the schema's references rewritten to match, and the zip is rebuilt with entries
+in sorted order, a fixed timestamp and fixed permissions. Loading the normalised file with skops
+gives back the same model, shared references included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from mlratchet.errors import BadInputError, RefusedError
+from mlratchet.fsio import write_bytes
+
+#: Types that skops does not trust by default but that our models are made of. Anything else
+#: in a model file is refused.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    # HistGradientBoostingClassifier's categorical preprocessor holds
+    # partial(check_array, ...); skops lists the wrapped function as a type of its own, so
+    # trusting `partial` does not trust whatever a file might wrap in it.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+)
+
+_SCHEMA = "schema.json"
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _canonical(node: Any, files: dict[str, str], ids: dict[int, int]) -> Any:
+    """Rewrite file references through ``files`` and object ids to first-appearance order."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(node):
+            value = node[key]
+            if key == "file" and isinstance(value, str) and value in files:
+                out[key] = files[value]
+            elif key == "__id__" and isinstance(value, int):
+                out[key] = ids.setdefault(value, len(ids) + 1)
+            else:
+                out[key] = _canonical(value, files, ids)
+        return out
+    if isinstance(node, list):
+        return [_canonical(item, files, ids) for item in node]
+    return node
+
+
+def normalise(data: bytes) -> bytes:
+    """Rewrite a skops zip into its canonical, content-addressed form."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        schema = json.loads(src.read(_SCHEMA))
+        members = {
+            info.filename: src.read(info) for info in src.infolist() if info.filename != _SCHEMA
+        }
+    renames = {}
+    for name, content in members.items():
+        suffix = Path(name).suffix
+        renames[name] = f"{hashlib.sha256(content).hexdigest()[:32]}{suffix}"
+    schema = _canonical(schema, renames, {})
+    entries = {renames[name]: content for name, content in members.items()}
+    entries[_SCHEMA] = json.dumps(schema, indent=2, sort_keys=True).encode("utf-8")
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix, whatever the platform
+            out.writestr(info, entries[name], compresslevel=6)
+    return buffer.getvalue()
+
+
+def dumps(model: Any) -> bytes:
+    """The canonical bytes of a model."""
+    import skops.io as sio
+
+    return normalise(sio.dumps(model))
+
+
+def save(model: Any, path: Path | str) -> None:
+    """Write a model to ``path`` atomically, in canonical form."""
+    write_bytes(path, dumps(model))
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """The types a model file names that are neither skops defaults nor on our allow-list."""
+    import skops.io as sio
+
+    return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+
+
+def loads(data: bytes, *, source: str = "<bytes>") -> Any:
+    """Load a model; refuse a file that names a type outside the allow-list."""
+    import skops.io as sio
+
+    try:
+        refused = untrusted_types(data)
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"{source}: not a skops model file ({exc})") from None
+    if refused:
+        raise RefusedError(
+            f"{source}: refusing to load a model that names untrusted types: {', '.join(refused)}"
+        )
+    return sio.loads(data, trusted=list(TRUSTED_TYPES))
+
+
+def load(path: Path | str) -> Any:
+    """Load a model file (see :func:`loads`)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such model file") from None
+    return loads(data, source=str(path))

