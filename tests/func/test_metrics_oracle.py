@@ -161,7 +161,7 @@ def in_our_order(theirs: str, ours: str) -> str:
     head, body = lines[:head_n], [line for line in lines[head_n:] if line]
 
     def path_of(line: str) -> str:
-        return line.split("|")[1].strip() if md else line.split("  ")[0]
+        return line.split("|")[1].strip() if md else line.split("  ", maxsplit=1)[0]
 
     order = list(dict.fromkeys(path_of(line) for line in ours.split("\n")[head_n:] if line))
     blocks: dict[str, list[str]] = {}

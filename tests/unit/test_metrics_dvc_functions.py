@@ -93,6 +93,7 @@ def test_diff_equals_dvc_diff(old: dict, new: dict, with_unchanged: bool) -> Non
     markdown=st.booleans(),
 )
 def test_diff_table_equals_dvc(
+    *,
     old: dict,
     new: dict,
     precision: int | None,
@@ -238,9 +239,7 @@ def test_layout_equals_tabulate(headers: list[str], data: st.DataObject, markdow
 def test_parse_by_suffix_as_dvc(path: str, text: str, expected: Any) -> None:
     """The parser is chosen by suffix and reads values as DVC's loaders do."""
     from dvc.repo.metrics.show import _extract_metrics
-    from dvc.utils.serialize import PARSERS
-
-    from dvc.utils.serialize import ParseError
+    from dvc.utils.serialize import PARSERS, ParseError
 
     from mlratchet.metrics.parse import MetricsFileError
 
