@@ -152,3 +152,23 @@ def test_rules_are_validated_strictly(rule: dict, message: str) -> None:
     """A bad rule is exit 2 naming its key."""
     with pytest.raises(ParamsError, match=message.replace(".", r"\.")):
         parse_policy({"ratchet": {"metrics": {"a": rule}}}, "params.yaml")
+
+
+@given(
+    data=st.recursive(
+        st.one_of(LEAVES, st.none(), st.lists(st.integers(), max_size=2)),
+        lambda c: st.dictionaries(KEYS, c, max_size=3),
+        max_leaves=10,
+    )
+)
+def test_fast_metrics_flat_is_extract_then_flatten(data: Any) -> None:
+    """History's one-pass flattening equals extract_metrics + flatten (up to key order)."""
+    from mlratchet.metrics.parse import MetricsFileError, extract_metrics, flat_view, metrics_flat
+
+    try:
+        expected = flat_view(extract_metrics(data), "m.json", "HEAD")
+    except MetricsFileError:
+        with pytest.raises(MetricsFileError, match="appears twice"):
+            metrics_flat(data, "m.json", "HEAD")
+        return
+    assert metrics_flat(data, "m.json", "HEAD") == expected

@@ -204,9 +204,9 @@ def history(
         drawn = plot_history(hist, plot_file)
         note(f"wrote {plot_file} ({len(drawn)} metrics, {len(hist.points)} commits)")
     if as_json:
-        from mlratchet.metrics.render import json_safe
+        from mlratchet.metrics.render import strict_json
 
-        echo_json(json_safe(_history_json(hist)))
+        click.echo(strict_json(_history_json(hist), indent=None), nl=False)
     elif as_csv:
         click.echo(_history_csv(hist), nl=False)
     elif plot_file is None:
@@ -225,10 +225,12 @@ def _iso(time: int) -> str:
 def _history_json(hist: Any) -> list[dict[str, Any]]:
     out = []
     for point in hist.points:
-        values: dict[str, dict[str, Any]] = {}
-        for column in hist.columns:
-            if column.key in point.metrics.get(column.path, {}):
-                values.setdefault(column.path, {})[column.key] = point.value(column)
+        values: dict[str, dict[str, Any]] = point.metrics
+        if hist.selected:
+            values = {}
+            for column in hist.columns:
+                if column.key in point.metrics.get(column.path, {}):
+                    values.setdefault(column.path, {})[column.key] = point.value(column)
         entry: dict[str, Any] = {
             "rev": point.sha,
             "date": _iso(point.time),

@@ -19,20 +19,48 @@ The API other modules use (the registry's promotion gates among them):
     The metrics at each commit of the first-parent history, newest first.
 """
 
-from mlratchet.metrics.api import (
-    Comparison,
-    Shown,
-    compare,
-    read_files,
-    read_metrics,
-    read_params,
-    show,
-)
-from mlratchet.metrics.collect import MissingFileError, NotInCacheError
-from mlratchet.metrics.diff import Change, DiffResult, diff
-from mlratchet.metrics.history import Column, History, Point, history
-from mlratchet.metrics.parse import MetricsFileError, flatten
-from mlratchet.metrics.verdict import Status, Verdict, failures, judge, status_of
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlratchet.metrics.api import (
+        Comparison,
+        Shown,
+        compare,
+        read_files,
+        read_metrics,
+        read_params,
+        show,
+    )
+    from mlratchet.metrics.collect import MissingFileError, NotInCacheError
+    from mlratchet.metrics.diff import Change, DiffResult, diff
+    from mlratchet.metrics.history import Column, History, Point, history
+    from mlratchet.metrics.parse import MetricsFileError, flatten
+    from mlratchet.metrics.verdict import Status, Verdict, failures, judge, status_of
+
+#: name -> the module defining it: each is imported on first use, so that a command that only
+#: needs history does not pay for the verdict's imports (and ``import mlratchet.metrics.x`` is
+#: cheap).
+_WHERE = {
+    **dict.fromkeys(
+        ["Comparison", "Shown", "compare", "read_files", "read_metrics", "read_params", "show"],
+        "api",
+    ),
+    **dict.fromkeys(["MissingFileError", "NotInCacheError"], "collect"),
+    **dict.fromkeys(["Change", "DiffResult", "diff"], "diff"),
+    **dict.fromkeys(["Column", "History", "Point", "history"], "history"),
+    **dict.fromkeys(["MetricsFileError", "flatten"], "parse"),
+    **dict.fromkeys(["Status", "Verdict", "failures", "judge", "status_of"], "verdict"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+
 
 __all__ = [
     "Change",

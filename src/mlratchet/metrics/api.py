@@ -11,16 +11,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlratchet.gitio import BlobReader
 from mlratchet.metrics.collect import PARAMS_FILE, Reader
 from mlratchet.metrics.diff import Change, DiffResult, diff, diff_values
 from mlratchet.metrics.parse import flat_view
 from mlratchet.metrics.source import Root, Snapshot, TreeSnapshot, WorkspaceSnapshot, find_root
-from mlratchet.metrics.verdict import Verdict, judge
-from mlratchet.policy import MetricRule, Policy, parse_policy
 from mlratchet.revs import Revision, resolve
+
+if TYPE_CHECKING:  # the verdict's imports are paid only by --check
+    from mlratchet.metrics.verdict import Verdict
+    from mlratchet.policy import MetricRule
 
 FILL = "-"
 Kind = Literal["metrics", "params"]
@@ -168,12 +170,15 @@ def compare(
     result = diff(old, new, with_unchanged=with_unchanged, where=(label(a), label(b)))
     verdicts = None
     if rules is not None:
+        from mlratchet.metrics.verdict import judge
+
         verdicts = tuple(judge(_flat(old, label(a)), _flat(new, label(b)), rules))
     return Comparison(kind, a, b, old, new, result, verdicts)
 
 
 def _rules(snap: Snapshot, policy_file: Path | None) -> dict[str, MetricRule]:
     from mlratchet.errors import BadInputError
+    from mlratchet.policy import parse_policy
     from mlratchet.yamlio import load_yaml, parse_yaml
 
     if policy_file is not None:
@@ -183,7 +188,7 @@ def _rules(snap: Snapshot, policy_file: Path | None) -> dict[str, MetricRule]:
         source = f"{PARAMS_FILE} at {snap.label}"
         got = snap.read(PARAMS_FILE)
         data = parse_yaml(got[0].decode("utf-8", "replace"), source) if got else {}
-    policy: Policy = parse_policy(data, source)
+    policy = parse_policy(data, source)
     if not policy.metrics:
         raise BadInputError(
             f"--check: {source} declares no rules under ratchet.metrics; add them "

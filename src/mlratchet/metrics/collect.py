@@ -226,6 +226,7 @@ class Reader:
         self.cache: ParseCache = {}
         self._declared: dict[tuple[object, ...], Declared] = {}
         self._outs: dict[tuple[object, ...], dict[str, Entry]] = {}
+        self.fetched: dict[str, bytes] = {}  # bytes read ahead of parsing, by key
 
     # -- parsing -----------------------------------------------------------------------------
     def _parse_file(

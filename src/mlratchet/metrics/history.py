@@ -19,9 +19,16 @@ from typing import Any
 
 from mlratchet.errors import BadInputError
 from mlratchet.gitio import BlobReader, run
-from mlratchet.metrics.collect import MissingFileError, Reader
-from mlratchet.metrics.parse import flat_view
-from mlratchet.metrics.source import Root, TreeSnapshot, find_root, is_dvcfile, ls_tree
+from mlratchet.metrics.collect import LazyOutputs, MissingFileError, Reader
+from mlratchet.metrics.parse import metrics_flat, parse_text
+from mlratchet.metrics.source import (
+    Root,
+    TreeSnapshot,
+    find_root,
+    is_dvcfile,
+    ls_tree,
+    read_blobs,
+)
 from mlratchet.revs import Revision, resolve
 
 _COMMIT = b"\x1e"
@@ -58,6 +65,7 @@ class History:
 
     points: tuple[Point, ...]
     columns: tuple[Column, ...]  # the selected metrics, by name
+    selected: bool = False  # whether columns were chosen (else: every metric of the history)
 
     @property
     def errors(self) -> list[tuple[str, str, str]]:
@@ -170,49 +178,98 @@ def history(
     commits = _log(root, _log_args(repo, rev_range), last)
     points: list[Point] = []
     if commits:
-        state = ls_tree(root, commits[-1].sha)
-        dvcfiles = {p for p in state if is_dvcfile(p)}
         reader = Reader()
-        with BlobReader(root.git_top) as blobs:
-            for i, commit in enumerate(reversed(commits)):
-                if i:
-                    for path, sha in commit.changes:
-                        if sha is None:
-                            state.pop(path, None)
-                            dvcfiles.discard(path)
-                        else:
-                            state[path] = sha
-                            if is_dvcfile(path):
-                                dvcfiles.add(path)
-                snap = TreeSnapshot(
-                    root,
-                    sha=commit.sha,
-                    label=commit.sha[:7],
-                    entries=state,
-                    blobs=blobs,
-                    dvcfiles=dvcfiles,
-                )
-                points.append(_point(reader, snap, commit))
+        plans = _plan(root, reader, commits)
+        wanted = {key for _commit, items in plans for path, key in items if isinstance(key, str)}
+        contents = read_blobs(root.git_top, wanted - set(reader.fetched))
+        contents.update(reader.fetched)
+        flats: dict[tuple[str, str], dict[str, Any]] = {}
+        points = [_point(commit, items, contents, flats) for commit, items in plans]
     points.reverse()
-    return History(tuple(points), _select(points, metrics))
+    return History(tuple(points), _select(points, metrics), selected=bool(metrics))
 
 
-def _point(reader: Reader, snap: TreeSnapshot, commit: _Commit) -> Point:
-    values: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
+#: A commit's metrics files: path -> the key of its bytes (blob sha, or "md5:..." for a file
+#: from the DVC cache), or the error reading it.
+_Plan = list[tuple[str, "str | BadInputError"]]
+
+
+def _plan(root: Root, reader: Reader, commits: list[_Commit]) -> list[tuple[_Commit, _Plan]]:
+    """Oldest first: which blob each commit's metrics files are, from its tree (no reads but
+    the few ``dvc.yaml`` and ``dvc.lock`` versions)."""
+    state = ls_tree(root, commits[-1].sha)
+    dvcfiles = {p for p in state if is_dvcfile(p)}
+    plans = []
+    with BlobReader(root.git_top) as blobs:
+        for i, commit in enumerate(reversed(commits)):
+            if i:
+                for path, sha in commit.changes:
+                    if sha is None:
+                        state.pop(path, None)
+                        dvcfiles.discard(path)
+                    else:
+                        state[path] = sha
+                        if is_dvcfile(path):
+                            dvcfiles.add(path)
+            snap = TreeSnapshot(
+                root,
+                sha=commit.sha,
+                label=commit.sha[:7],
+                entries=state,
+                blobs=blobs,
+                dvcfiles=dvcfiles,
+            )
+            plans.append((commit, _files_of(reader, snap)))
+    return plans
+
+
+def _files_of(reader: Reader, snap: TreeSnapshot) -> _Plan:
+    items: _Plan = []
     try:
-        for path, data in reader.each_metrics_file(snap):
-            if isinstance(data, MissingFileError):
-                continue
-            if isinstance(data, BadInputError):
-                errors[path] = str(data)
+        decl = reader.declared(snap)
+        outs = LazyOutputs(lambda: reader.lock_outputs(snap, decl))
+        for path in reader.expand(snap, decl.metrics, outs):
+            sha = snap.entries.get(path)
+            if sha is not None:
+                items.append((path, sha))
                 continue
             try:
-                values[path] = flat_view(data, path, snap.label)
+                data, key = reader.raw(snap, path, outs)  # a DVC-cached file: read it now
+            except MissingFileError:
+                continue  # not produced yet at this commit: no values
+            except BadInputError as exc:
+                items.append((path, exc))
+                continue
+            assert key is not None  # noqa: S101 - raw() keys every cache read
+            reader.fetched[key] = data
+            items.append((path, key))
+    except BadInputError as exc:  # a malformed dvc.yaml or dvc.lock at this commit
+        items.append((getattr(exc, "path", "dvc.yaml"), exc))
+    return items
+
+
+def _point(
+    commit: _Commit,
+    items: _Plan,
+    contents: dict[str, bytes],
+    flats: dict[tuple[str, str], dict[str, Any]],
+) -> Point:
+    values: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    where = commit.sha[:7]
+    for path, key in items:
+        if isinstance(key, BadInputError):
+            errors[path] = str(key)
+            continue
+        if (key, path) not in flats:
+            try:
+                flats[(key, path)] = metrics_flat(
+                    parse_text(contents[key], path, where), path, where
+                )
             except BadInputError as exc:
                 errors[path] = str(exc)
-    except BadInputError as exc:  # a malformed dvc.yaml or dvc.lock at this commit
-        errors[getattr(exc, "path", "dvc.yaml")] = str(exc)
+                continue
+        values[path] = flats[(key, path)]
     return Point(commit.sha, commit.time, commit.tags, values, errors)
 
 

@@ -117,7 +117,7 @@ def format_dict(data: Mapping[Any, Any]) -> dict[Any, Any]:
     """Lists (at any depth inside mappings) replaced by their Python text, as DVC shows them."""
     out: dict[Any, Any] = {}
     for key, value in data.items():
-        if isinstance(value, Mapping):
+        if isinstance(value, dict | Mapping):
             out[key] = format_dict(value)
         elif isinstance(value, list):
             out[key] = str(value)
@@ -141,7 +141,7 @@ def flatten(data: Mapping[Any, Any]) -> dict[str, Any]:
     def walk(node: Mapping[Any, Any], prefix: str | None) -> None:
         for key, value in node.items():
             flat = str(key) if prefix is None else f"{prefix}.{key}"
-            if isinstance(value, Mapping):
+            if isinstance(value, dict | Mapping):
                 walk(value, flat)
                 continue
             if flat in out:
@@ -149,6 +149,27 @@ def flatten(data: Mapping[Any, Any]) -> dict[str, Any]:
             out[flat] = value
 
     walk(data, None)
+    return out
+
+
+def metrics_flat(value: Any, path: str, where: str) -> dict[str, Any]:
+    """``flat_view(extract_metrics(value))`` in one pass, without recursion: the fast path of
+    metrics history (key order aside, which every output sorts)."""
+    if not isinstance(value, dict):
+        kept = value if isinstance(value, int | float | str) else None
+        return {"": kept} if kept else {}
+    out: dict[str, Any] = {}
+    stack: list[tuple[str | None, dict[Any, Any]]] = [(None, value)]
+    while stack:
+        prefix, node = stack.pop()
+        for key, item in node.items():
+            flat = str(key) if prefix is None else f"{prefix}.{key}"
+            if isinstance(item, dict):
+                stack.append((flat, item))
+            elif isinstance(item, int | float | str):
+                if flat in out:
+                    raise MetricsFileError(path, where, f"key {flat!r} appears twice")
+                out[flat] = item
     return out
 
 

@@ -177,6 +177,21 @@ def json_safe(value: Any) -> Any:
     return str(value)  # dates and times in YAML or TOML params
 
 
+def strict_json(data: Any, *, indent: int | None = 2) -> str:
+    """Sorted JSON that a strict parser reads (see :func:`json_safe`), with a final newline.
+
+    ``indent=None`` writes one line with the C encoder: the fast choice for big outputs.
+    """
+    import json
+
+    options: dict[str, Any] = {"indent": indent, "sort_keys": True, "ensure_ascii": False}
+    try:
+        text = json.dumps(data, allow_nan=False, **options)
+    except (ValueError, TypeError):  # NaN, infinities, dates: spell them as strings
+        text = json.dumps(json_safe(data), allow_nan=False, **options)
+    return text + "\n"
+
+
 # -- CSV -----------------------------------------------------------------------------------
 def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """RFC 4180 CSV (``\\r\\n`` line ends, as Python's csv module and DVC write it)."""
