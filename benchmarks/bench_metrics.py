@@ -133,15 +133,21 @@ def main() -> None:
         [ratchet, "metrics", "diff", old, new, "--md"], cwd=repo, capture_output=True, check=True
     ).stdout
     theirs = subprocess.run(
-        [dvc, "metrics", "diff", old, new, "--md"], cwd=repo, capture_output=True, env=env
+        [dvc, "metrics", "diff", old, new, "--md"],
+        cwd=repo,
+        capture_output=True,
+        env=env,
+        check=True,
     ).stdout
-    assert sorted(ours.splitlines()) == sorted(theirs.splitlines()), "metrics diff differs"
+    if sorted(ours.splitlines()) != sorted(theirs.splitlines()):
+        sys.exit("ratchet metrics diff and dvc metrics diff disagree: fix that first")
     points = json.loads(
         subprocess.run(
             [ratchet, "metrics", "history", "--json"], cwd=repo, capture_output=True, check=True
         ).stdout
     )
-    assert len(points) == args.commits, len(points)
+    if len(points) != args.commits:
+        sys.exit(f"ratchet metrics history listed {len(points)} commits, not {args.commits}")
 
     results = {}
     results["history"] = compare(
@@ -194,7 +200,7 @@ def main() -> None:
         verdict = (
             ""
             if goal is None
-            else (" (target >= %.0fx: %s)" % (goal, "met" if speedup >= goal else "NOT met"))
+            else f" (target >= {goal:.0f}x: {'met' if speedup >= goal else 'NOT met'})"
         )
         print(
             f"- {name}: ratchet {ours_side.median:.3f} s, dvc {theirs_side.median:.3f} s, "

@@ -272,3 +272,36 @@ def test_cached_metrics_are_read_from_the_dvc_cache(cached_repo: Path) -> None:
     assert ours == dvc_stdout(cached_repo, *args)
     assert "0.14286" in ours
     assert "0.28571" in ours
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("metrics", "show", "--md"),
+        ("metrics", "show"),
+        ("metrics", "diff", "--md"),
+        ("metrics", "diff"),
+        ("params", "diff", "--md", "--all"),
+    ],
+)
+def test_nothing_to_show_is_dvcs_bytes(tmp_repo: Path, args: tuple[str, ...]) -> None:
+    """No metrics or params at all: DVC's empty table (headers only with --md, nothing plain)."""
+    assert ratchet(tmp_repo, *args) == dvc_stdout(tmp_repo, *args)
+
+
+def test_dvc_project_in_a_subdirectory_of_the_git_repo(tmp_path: Path) -> None:
+    """`dvc init --subdir`: paths are relative to the DVC root, read from git under it."""
+    top = tmp_path / "mono"
+    root = top / "ml"
+    root.mkdir(parents=True)
+    git(top, "init", "-q")
+    dvc(root, "init", "-q", "--subdir")
+    gen(root, {"dvc.yaml": DVC_YAML_1, **FILES_1})
+    gen(top, {"other/dvc.yaml": "stages:\n  x:\n    cmd: echo\n    metrics: [m.json]\n"})
+    commit_all(top, "one")
+    gen(root, FILES_2)
+    commit_all(top, "two")
+    for args in (("metrics", "diff", "HEAD~1", "HEAD", "--md"), ("params", "diff", "HEAD~1")):
+        ours = ratchet(root, *args)
+        assert "sub/eval.yaml" in ours or "params.yaml" in ours
+        assert ours == in_our_order(dvc_stdout(root, *args), ours)

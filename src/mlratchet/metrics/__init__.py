@@ -24,6 +24,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# These two share their module's name: bound eagerly, or the submodule would shadow them.
+from mlratchet.metrics.diff import diff
+from mlratchet.metrics.history import history
+
 if TYPE_CHECKING:
     from mlratchet.metrics.api import (
         Comparison,
@@ -35,8 +39,8 @@ if TYPE_CHECKING:
         show,
     )
     from mlratchet.metrics.collect import MissingFileError, NotInCacheError
-    from mlratchet.metrics.diff import Change, DiffResult, diff
-    from mlratchet.metrics.history import Column, History, Point, history
+    from mlratchet.metrics.diff import Change, DiffResult
+    from mlratchet.metrics.history import Column, History, Point
     from mlratchet.metrics.parse import MetricsFileError, flatten
     from mlratchet.metrics.verdict import Status, Verdict, failures, judge, status_of
 
@@ -49,8 +53,8 @@ _WHERE = {
         "api",
     ),
     **dict.fromkeys(["MissingFileError", "NotInCacheError"], "collect"),
-    **dict.fromkeys(["Change", "DiffResult", "diff"], "diff"),
-    **dict.fromkeys(["Column", "History", "Point", "history"], "history"),
+    **dict.fromkeys(["Change", "DiffResult"], "diff"),
+    **dict.fromkeys(["Column", "History", "Point"], "history"),
     **dict.fromkeys(["MetricsFileError", "flatten"], "parse"),
     **dict.fromkeys(["Status", "Verdict", "failures", "judge", "status_of"], "verdict"),
 }
