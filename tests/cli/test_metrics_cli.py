@@ -308,3 +308,14 @@ def test_outside_git_is_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["metrics", "show", "-R", str(tmp_path)])
     assert result.exit_code == 2
     assert "not inside a git repository" in result.stderr
+
+
+@pytest.mark.parametrize("path", ["../secret.json", "/etc/passwd"])
+def test_path_escaping_the_project_is_refused(repo: Path, path: str) -> None:
+    """A metrics path in dvc.yaml that leads out of the project: refused (exit 5), not read."""
+    gen(repo, {"dvc.yaml": f"stages:\n  s:\n    cmd: echo\n    metrics:\n      - {path}\n"})
+    result = invoke(repo, "metrics", "show")
+    assert result.exit_code == 5
+    assert result.stderr.strip() == (
+        f"error: dvc.yaml at workspace: {path!r} is outside the project; refusing to read it"
+    )

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlratchet.dvclock import Entry, cache_path, parse_lock
-from mlratchet.errors import BadInputError
+from mlratchet.errors import BadInputError, RefusedError
 from mlratchet.metrics.parse import MetricsFileError, extract_metrics, parse_text, suffix
 from mlratchet.metrics.source import LOCK_FILE, Snapshot
 
 PARAMS_FILE = "params.yaml"
 
-#: A parse cache shared between snapshots: (blob sha, path suffix, kind) -> parsed data.
+#: A parse cache shared between snapshots: (bytes key, path suffix, kind) -> parsed data.
 ParseCache = dict[tuple[str, str, str], Any]
 
 
@@ -57,13 +57,28 @@ class Declared:
     """What the ``dvc.yaml`` files of one revision declare."""
 
     metrics: tuple[str, ...]  # repo-relative paths, in DVC's order, without duplicates
-    params: dict[str, tuple[str, ...]]  # params file -> key paths ("" = the whole file)
+    params: dict[str, tuple[str, ...]]  # params file -> key paths (none: the whole file)
     locks: tuple[str, ...] = field(default=())  # the dvc.lock next to each dvc.yaml
 
 
 def _norm(*parts: str) -> str:
     path = posixpath.normpath(posixpath.join(*parts))
     return "" if path == "." else path
+
+
+class EscapingPathError(RefusedError):
+    """A path in ``dvc.yaml`` that leads out of the project (exit 5)."""
+
+    def __init__(self, dvcfile: str, where: str, path: str) -> None:
+        super().__init__(
+            f"{dvcfile} at {where}: {path!r} is outside the project; refusing to read it"
+        )
+
+
+def _inside(path: str, dvcfile: str, where: str) -> str:
+    if path.startswith(("/", "../")) or path == "..":
+        raise EscapingPathError(dvcfile, where, path)
+    return path
 
 
 def _bad(dvcfile: str, where: str, problem: str) -> BadInputError:
@@ -166,9 +181,12 @@ def declared(  # noqa: PLR0912 - one pass over dvc.yaml's few shapes reads best 
             if not isinstance(wdir, str):
                 raise _bad(dvcfile, where, f"stage {name!r}: `wdir` must be a string")
             stage_dir = _norm(base, wdir)
-            metrics.extend(_norm(stage_dir, p) for p in _stage_metrics(dvcfile, where, name, stage))
+            metrics.extend(
+                _inside(_norm(stage_dir, p), dvcfile, where)
+                for p in _stage_metrics(dvcfile, where, name, stage)
+            )
             params.extend(
-                (_norm(stage_dir, file), keys)
+                (_inside(_norm(stage_dir, file), dvcfile, where), keys)
                 for file, keys in _stage_params(dvcfile, where, name, stage)
             )
         for key in ("metrics", "params"):
@@ -178,10 +196,11 @@ def declared(  # noqa: PLR0912 - one pass over dvc.yaml's few shapes reads best 
             if _has_template(items):
                 raise _bad(dvcfile, where, f"top-level `{key}` uses templating (${{...}})")
             for item in items:
+                path = _inside(_norm(base, item), dvcfile, where)
                 if key == "metrics":
-                    top_metrics.append(_norm(base, item))
+                    top_metrics.append(path)
                 else:
-                    top_params.append((_norm(base, item), []))
+                    top_params.append((path, []))
     # params.yaml at the root is always shown, whole, when it exists.
     defaults: list[tuple[str, list[str]]] = [(PARAMS_FILE, [])] if snap.exists(PARAMS_FILE) else []
     merged = _merge_params([*params, *top_params, *defaults])
