@@ -153,12 +153,13 @@ def compare(
     with_unchanged: bool = False,
     check: bool = False,
     policy_file: Path | None = None,
+    rules: Mapping[str, MetricRule] | None = None,
 ) -> Comparison:
     """``ratchet metrics diff`` / ``ratchet params diff``, and the verdict with ``check``.
 
-    The rules come from ``policy_file`` if given, else from ``params.yaml`` at ``a_rev`` (the
-    baseline: a change cannot loosen the rules it is judged by). With ``check`` and no rules,
-    :class:`~mlratchet.errors.BadInputError` (exit 2).
+    The rules are ``rules`` if given, else read from ``policy_file``, else from ``params.yaml``
+    at ``a_rev`` (the baseline: a change cannot loosen the rules it is judged by). With
+    ``check`` and no rules, :class:`~mlratchet.errors.BadInputError` (exit 2).
     """
     a = resolve(repo, a_rev)
     b = resolve(repo, b_rev)
@@ -166,10 +167,11 @@ def compare(
     with snapshots(repo, [a, b]) as (old_snap, new_snap):
         old = _load(reader, old_snap, kind)
         new = _load(reader, new_snap, kind)
-        rules = _rules(old_snap, policy_file) if check else None
+        if check and rules is None:
+            rules = _rules(old_snap, policy_file)
     result = diff(old, new, with_unchanged=with_unchanged, where=(label(a), label(b)))
     verdicts = None
-    if rules is not None:
+    if check and rules is not None:
         from mlratchet.metrics.verdict import judge
 
         verdicts = tuple(judge(_flat(old, label(a)), _flat(new, label(b)), rules))
