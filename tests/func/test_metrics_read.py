@@ -102,3 +102,21 @@ def test_compare_with_explicit_rules(repo: Path) -> None:
     ]
     assert [v.key for v in comparison.failed] == ["loss"]
     assert comparison.diff["summary.json"]["n"] == {"old": 4, "new": 5, "diff": 1}
+
+
+def test_a_corrupt_cache_file_is_an_integrity_error(repo: Path) -> None:
+    """Bytes in the DVC cache that do not hash to dvc.lock's record: exit 3, naming both."""
+    from mlratchet.errors import IntegrityError
+
+    shutil.rmtree(repo / "scores")
+    target = next(
+        p
+        for p in (repo / ".dvc" / "cache").rglob("*")
+        if p.is_file() and p.read_bytes() == b'{"loss": 0.2}'
+    )
+    target.chmod(0o644)
+    target.write_bytes(b'{"loss": 0.0}')
+    with pytest.raises(
+        IntegrityError, match=r"scores/sub/b\.json at workspace: dvc\.lock records md5"
+    ):
+        read_metrics(repo)

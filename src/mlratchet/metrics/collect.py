@@ -15,6 +15,7 @@ error (exit 2) naming the file and the revision.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlratchet.dvclock import Entry, cache_path, parse_lock
-from mlratchet.errors import BadInputError, RefusedError
+from mlratchet.errors import BadInputError, IntegrityError, RefusedError
 from mlratchet.metrics.parse import MetricsFileError, extract_metrics, parse_text, suffix
 from mlratchet.metrics.source import LOCK_FILE, Snapshot
 
@@ -334,15 +335,20 @@ class Reader:
                 out.append(path)
         return list(dict.fromkeys(out))
 
-    def _dir_listing(self, snap: Snapshot, path: str, entry: Entry) -> list[str]:
-        manifest = self._cached_bytes(snap, path, entry)
+    def _manifest(self, snap: Snapshot, path: str, entry: Entry) -> list[dict[str, Any]]:
+        """The ``.dir`` listing of a DVC-cached directory: ``[{"md5", "relpath"}, ...]``."""
         try:
-            listing = json.loads(manifest)
-            return sorted(str(item["relpath"]) for item in listing)
-        except (ValueError, KeyError, TypeError):
+            listing = json.loads(self._cached_bytes(snap, path, entry))
+            if not all(isinstance(i, dict) and "relpath" in i for i in listing):
+                raise TypeError
+        except (ValueError, TypeError):
             raise BadInputError(
                 f"{path} at {snap.label}: the DVC cache's directory listing is corrupt"
             ) from None
+        return list(listing)
+
+    def _dir_listing(self, snap: Snapshot, path: str, entry: Entry) -> list[str]:
+        return sorted(str(item["relpath"]) for item in self._manifest(snap, path, entry))
 
     def _cached_bytes(self, snap: Snapshot, path: str, entry: Entry) -> bytes:
         if not entry.md5:
@@ -350,13 +356,22 @@ class Reader:
                 path, snap.label, "dvc.lock records no hash for it (run `dvc repro`)"
             )
         try:
-            return cache_path(snap.root.path, entry).read_bytes()
+            data = cache_path(snap.root.path, entry).read_bytes()
         except FileNotFoundError:
             raise NotInCacheError(path, snap.label) from None
         except OSError as exc:
             raise BadInputError(
                 f"{path} at {snap.label}: cannot read the DVC cache: {exc.strerror}"
             ) from None
+        if entry.hash_name == "md5" and not entry.is_dir:
+            actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            if actual != entry.md5:
+                raise IntegrityError(
+                    f"{path} at {snap.label}: dvc.lock records md5 {entry.md5} but the DVC "
+                    f"cache's copy hashes to {actual}; the cache is corrupt "
+                    "(remove that cache file and run `dvc pull`)"
+                )
+        return data
 
     def _in_dir_output(self, snap: Snapshot, path: str, outs: Mapping[str, Entry]) -> Entry | None:
         parent = posixpath.dirname(path)
@@ -364,7 +379,7 @@ class Reader:
             entry = outs.get(parent)
             if entry is not None and entry.is_dir:
                 rel = path[len(parent) + 1 :]
-                for item in json.loads(self._cached_bytes(snap, parent, entry)):
+                for item in self._manifest(snap, parent, entry):
                     if item.get("relpath") == rel:
                         return Entry(path, item.get("md5"), None, None, entry.hash_name)
                 return None
