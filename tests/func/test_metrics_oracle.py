@@ -30,6 +30,7 @@ stages:
           - opt.*
           - seeds
       - whole.toml:
+      - config.py:
     metrics:
       - metrics/train.json:
           cache: false
@@ -78,6 +79,7 @@ FILES_1 = {
     "sub/scores/b.json": '{"score": 2, "extra": {"x": 1}}',
     "summary.toml": "[summary]\nepochs = 10\nbest = 0.75\n",
     "scalar.json": "0.5",
+    "config.py": "BATCH = 32\nNAMES = ['a', 'b']\n\nclass Train:\n    lr = 0.1\n",
 }
 
 DVC_YAML_2 = DVC_YAML_1.replace(
@@ -114,6 +116,7 @@ FILES_2 = {
     "summary.toml": "[summary]\nepochs = 12\nbest = 0.75\n",
     "scalar.json": "0.625",
     "late.json": '{"x": {"y": 1.5}}',
+    "config.py": "BATCH = 64\nNAMES = ['a']\n\nclass Train:\n    lr = 0.1\n    wd = 1e-4\n",
 }
 
 
