@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlratchet.errors import ParamsError
@@ -25,6 +25,7 @@ FILES = st.dictionaries(
 )
 
 
+@settings(deadline=None)  # timing-independent under a loaded machine
 @given(files=FILES)
 def test_diff_of_a_thing_with_itself_is_empty(files: dict) -> None:
     """diff(m, m) is empty; with unchanged rows, every diff is zero."""
@@ -36,6 +37,7 @@ def test_diff_of_a_thing_with_itself_is_empty(files: dict) -> None:
                 assert change["diff"] == 0
 
 
+@settings(deadline=None)  # timing-independent under a loaded machine
 @given(old=FILES, new=FILES)
 def test_diff_is_new_minus_old(old: dict, new: dict) -> None:
     """Every numeric change is new - old, and only numbers on both sides have a diff."""
@@ -47,6 +49,7 @@ def test_diff_is_new_minus_old(old: dict, new: dict) -> None:
                 assert change["diff"] == change["new"] - change["old"]
 
 
+@settings(deadline=None)  # timing-independent under a loaded machine
 @given(old=FILES, new=FILES)
 def test_keys_are_symmetric(old: dict, new: dict) -> None:
     """diff(a, b) and diff(b, a) name the same keys, with old and new swapped."""
@@ -123,6 +126,7 @@ def test_judge_per_file_and_missing_everywhere() -> None:
     assert verdicts[1].describe() == "b.json: acc missing: 0.8 -> - (higher is better)"
 
 
+@settings(deadline=None)  # timing-independent under a loaded machine
 @given(value=NUMBERS, rule=st.sampled_from([HIGHER, LOWER]))
 def test_a_metric_never_regresses_against_itself(value: float, rule: MetricRule) -> None:
     """judge(m, m) has no failure for finite numbers."""
@@ -154,6 +158,7 @@ def test_rules_are_validated_strictly(rule: dict, message: str) -> None:
         parse_policy({"ratchet": {"metrics": {"a": rule}}}, "params.yaml")
 
 
+@settings(deadline=None)  # timing-independent under a loaded machine
 @given(
     data=st.recursive(
         st.one_of(LEAVES, st.none(), st.lists(st.integers(), max_size=2)),

@@ -175,6 +175,7 @@ def test_extract_and_flatten_equal_dvc(data: Any) -> None:
         )
 
 
+@settings(deadline=None)  # the first example imports DVC
 @given(value=st.one_of(LEAVES, st.lists(FLOATS, max_size=3)), precision=st.integers(-3, 10))
 def test_format_field_equals_dvc(value: Any, precision: int) -> None:
     """A cell's text (rounding, str of floats, lists) is DVC's."""
