@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -96,7 +95,7 @@ def diff(
     if policy_file is not None and not check:
         raise click.UsageError("--policy only applies with --check")
     from mlratchet.metrics import compare
-    from mlratchet.metrics.render import diff_table, effective_precision, json_safe
+    from mlratchet.metrics.render import diff_json, diff_table, effective_precision
 
     comparison = compare(
         repo,
@@ -109,15 +108,7 @@ def diff(
     )
     result, status = comparison.checked() if check else (comparison.diff, None)
     if as_json:
-        out: dict[str, Any] = {}
-        for path, changes in result.items():
-            out[path] = {}
-            for key, change in changes.items():
-                entry = dict(change)
-                if status is not None and (path, key) in status:
-                    entry["status"] = status[(path, key)]
-                out[path][key] = entry
-        echo_json(json_safe(out))
+        echo_json(diff_json(result, status))
     else:
         text = diff_table(
             result,
@@ -137,7 +128,7 @@ def diff(
         fail(verdict.describe())
     rules = len({v.key for v in comparison.verdicts or ()})
     if failed:
-        fail(f"metrics check failed: {len(failed)} of {rules} rules said no")
+        fail(f"metrics check failed: {len({v.key for v in failed})} of {rules} rules said no")
         return 1
     note(f"metrics check passed: {rules} rules")
     return 0
@@ -203,67 +194,14 @@ def history(
 
         drawn = plot_history(hist, plot_file)
         note(f"wrote {plot_file} ({len(drawn)} metrics, {len(hist.points)} commits)")
-    if as_json:
-        from mlratchet.metrics.render import strict_json
+    from mlratchet.metrics.render import history_csv, history_json, history_table, strict_json
 
-        click.echo(strict_json(_history_json(hist), indent=None), nl=False)
+    if as_json:
+        click.echo(strict_json(history_json(hist), indent=None), nl=False)
     elif as_csv:
-        click.echo(_history_csv(hist), nl=False)
+        click.echo(history_csv(hist), nl=False)
     elif plot_file is None:
-        click.echo(_history_table(hist, precision), nl=False)
+        click.echo(history_table(hist, precision), nl=False)
     for sha, _path, message in hist.errors:
         fail(f"{sha[:7]}: {message}")
     return 2 if hist.errors else 0
-
-
-def _iso(time: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _history_json(hist: Any) -> list[dict[str, Any]]:
-    out = []
-    for point in hist.points:
-        values: dict[str, dict[str, Any]] = point.metrics
-        if hist.selected:
-            values = {}
-            for column in hist.columns:
-                if column.key in point.metrics.get(column.path, {}):
-                    values.setdefault(column.path, {})[column.key] = point.value(column)
-        entry: dict[str, Any] = {
-            "rev": point.sha,
-            "date": _iso(point.time),
-            "tags": list(point.tags),
-            "metrics": values,
-        }
-        if point.errors:
-            entry["errors"] = dict(point.errors)
-        out.append(entry)
-    return out
-
-
-def _history_csv(hist: Any) -> str:
-    from mlratchet.metrics.render import csv_text
-
-    headers = ["rev", "date", "tags", *(c.name for c in hist.columns)]
-    rows = (
-        [p.sha, _iso(p.time), " ".join(p.tags), *(p.value(c) for c in hist.columns)]
-        for p in hist.points
-    )
-    return csv_text(headers, rows)
-
-
-def _history_table(hist: Any, precision: int | None) -> str:
-    from mlratchet.metrics.render import FILL, effective_precision, format_field, table
-
-    digits = effective_precision(precision)
-    headers = ["Revision", "Date", "Tags", *(c.name for c in hist.columns)]
-    rows = []
-    for p in hist.points:
-        row = [p.sha[:7], _iso(p.time)[:10], ",".join(p.tags) or FILL]
-        for column in hist.columns:
-            value = p.value(column)
-            row.append(FILL if value is None else format_field(value, digits, True))
-        rows.append(row)
-    return table(headers, rows, markdown=False)

@@ -56,11 +56,11 @@ def diff(*, a_rev: str, b_rev: str, as_md: bool, as_json: bool, show_all: bool, 
     """
     exclusive(json=as_json, md=as_md)
     from mlratchet.metrics import compare
-    from mlratchet.metrics.render import diff_table, json_safe
+    from mlratchet.metrics.render import diff_json, diff_table
 
     comparison = compare(repo, a_rev, b_rev, kind="params", with_unchanged=show_all)
     if as_json:
-        echo_json(json_safe(comparison.diff))
+        echo_json(diff_json(comparison.diff))
     else:
         text = diff_table(
             comparison.diff,

@@ -39,8 +39,11 @@ def label(rev: Revision) -> str:
 
 @contextmanager
 def snapshots(repo: Path | str, revisions: list[Revision]) -> Iterator[list[Snapshot]]:
-    """Snapshots of ``revisions``, sharing one blob reader."""
+    """Snapshots of ``revisions``, sharing one blob reader (none for the work tree alone)."""
     root = find_root(repo)
+    if all(rev.sha is None for rev in revisions):
+        yield [WorkspaceSnapshot(root) for _ in revisions]
+        return
     with BlobReader(root.git_top) as blobs:
         yield [_snapshot(root, rev, blobs) for rev in revisions]
 

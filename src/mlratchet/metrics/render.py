@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlratchet.metrics.diff import DiffResult
+
+if TYPE_CHECKING:
+    from mlratchet.metrics.history import History
 
 DEFAULT_PRECISION = 5
 FILL = "-"
@@ -177,6 +180,23 @@ def json_safe(value: Any) -> Any:
     return str(value)  # dates and times in YAML or TOML params
 
 
+def diff_json(
+    result: DiffResult, status: Mapping[tuple[str, str], str] | None = None
+) -> dict[str, Any]:
+    """DVC's ``{path: {key: {old, new, diff}}}``, plus ``"status"`` where a rule judged the key;
+    NaN and infinities as strings (:func:`json_safe`)."""
+    out: dict[str, Any] = {}
+    for path, changes in result.items():
+        entries: dict[str, Any] = {}
+        for key, change in changes.items():
+            entry: dict[str, Any] = dict(change)
+            if status is not None and (path, key) in status:
+                entry["status"] = status[(path, key)]
+            entries[key] = entry
+        out[path] = entries
+    return dict(json_safe(out))
+
+
 def strict_json(data: Any, *, indent: int | None = 2) -> str:
     """Sorted JSON that a strict parser reads (see :func:`json_safe`), with a final newline.
 
@@ -204,3 +224,58 @@ def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
     return buffer.getvalue()
+
+
+# -- history ------------------------------------------------------------------------------
+def iso_time(time: int) -> str:
+    """A commit time as ISO 8601 UTC: ``2024-01-31T12:00:00Z``."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def history_json(hist: History) -> list[dict[str, Any]]:
+    """A list, newest first, of ``{"rev", "date", "tags", "metrics": {path: {key: value}}}``
+    (and ``"errors": {path: message}`` where a file could not be read)."""
+    out = []
+    for point in hist.points:
+        values: dict[str, dict[str, Any]] = point.metrics
+        if hist.selected:
+            values = {}
+            for column in hist.columns:
+                if column.key in point.metrics.get(column.path, {}):
+                    values.setdefault(column.path, {})[column.key] = point.value(column)
+        entry: dict[str, Any] = {
+            "rev": point.sha,
+            "date": iso_time(point.time),
+            "tags": list(point.tags),
+            "metrics": values,
+        }
+        if point.errors:
+            entry["errors"] = dict(point.errors)
+        out.append(entry)
+    return out
+
+
+def history_csv(hist: History) -> str:
+    """``rev,date,tags,<columns...>``, newest first; tags separated by spaces."""
+    headers = ["rev", "date", "tags", *(c.name for c in hist.columns)]
+    rows = (
+        [p.sha, iso_time(p.time), " ".join(p.tags), *(p.value(c) for c in hist.columns)]
+        for p in hist.points
+    )
+    return csv_text(headers, rows)
+
+
+def history_table(hist: History, precision: int | None) -> str:
+    """A plain table: ``Revision Date Tags <columns...>``, floats rounded as ``show`` does."""
+    digits = effective_precision(precision)
+    headers = ["Revision", "Date", "Tags", *(c.name for c in hist.columns)]
+    rows = []
+    for p in hist.points:
+        row = [p.sha[:7], iso_time(p.time)[:10], ",".join(p.tags) or FILL]
+        for column in hist.columns:
+            value = p.value(column)
+            row.append(FILL if value is None else format_field(value, digits, True))
+        rows.append(row)
+    return table(headers, rows, markdown=False)
