@@ -15,6 +15,8 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
     "params": "mlratchet.cli.params:params",
+    "repro": "mlratchet.cli.repro:repro",
+    "verify": "mlratchet.cli.verify:verify",
 }
 
 EXIT_CODES_HELP = """\b
