@@ -432,7 +432,7 @@ class _Driver:
         self.session.emit(Event("finished", run.stage, run=run))
 
 
-def _translate(exc: Exception) -> Exception:
+def translate_dvc_error(exc: Exception) -> Exception:
     """A DVC error that stopped the run before any stage failed, as one of ours."""
     from dvc.lock import LockError
 
@@ -477,7 +477,7 @@ def run_dvc(
     except DvcException as exc:
         if driver.runs and driver.runs[-1].status == "failed":
             raise StageFailedError(driver.runs) from exc
-        raise _translate(exc) from exc
+        raise translate_dvc_error(exc) from exc
     return driver.runs
 
 

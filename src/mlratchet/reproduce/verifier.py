@@ -225,6 +225,28 @@ def _stale_deps(repo: Any, stage: Any, produced: dict[str, tuple[Any, Any]]) -> 
     return problems
 
 
+def malformed_hashes(lock_text: bytes) -> list[str]:
+    """Entries of a ``dvc.lock`` whose ``md5`` is not a hex string (hand edits DVC crashes on)."""
+    import re
+
+    from mlratchet.yamlio import parse_yaml
+
+    data = parse_yaml(lock_text.decode("utf-8"), "dvc.lock") or {}
+    problems = []
+    for name, stage in (data.get("stages") or {}).items():
+        for kind in ("deps", "outs"):
+            for item in (stage or {}).get(kind) or []:
+                md5 = item.get("md5") if isinstance(item, dict) else None
+                if md5 is not None and not (
+                    isinstance(md5, str) and re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5)
+                ):
+                    problems.append(
+                        f"stage '{name}': dvc.lock records {kind[:-1]} {item.get('path')} "
+                        f"with md5 {md5!r}, which is not an md5 hash"
+                    )
+    return problems
+
+
 def find_stale(repo: Any, committed: dict[str, StageLock]) -> list[str]:
     """Why ``dvc.lock`` disagrees with its own ``dvc.yaml``, params and tracked files ([] if not).
 
@@ -412,8 +434,15 @@ def verify(
             "run the pipeline and commit dvc.lock"
         )
     committed = parse_lock(lock_bytes, f"{lock_path} at {rev}")
-    with sb.checkout(git_root, sha, dvc_rel, keep=keep) as box:
-        stale, checks = _check_in(box, git_root, dvc_root, committed, jobs=jobs, on_event=on_event)
+    stale = malformed_hashes(lock_bytes)  # DVC itself would crash on these
+    checks: list[StageCheck] = []
+    workdir: str | None = None
+    if not stale:
+        with sb.checkout(git_root, sha, dvc_rel, keep=keep) as box:
+            stale, checks = _check_in(
+                box, git_root, dvc_root, committed, jobs=jobs, on_event=on_event
+            )
+            workdir = str(box.directory) if keep else None
     if stale:
         verdict: Verdict = "stale"
     elif all(check.status == "identical" for check in checks):
@@ -429,7 +458,7 @@ def verify(
         stale=tuple(stale),
         seconds=time.perf_counter() - start,
         jobs=jobs,
-        workdir=str(box.directory) if keep else None,
+        workdir=workdir,
     )
     with deferred_sigint():
         notes.update(git_root, sha, NOTE_KEY, report.to_json())
@@ -446,20 +475,25 @@ def _check_in(
     on_event: OnEvent | None,
 ) -> tuple[list[str], list[StageCheck]]:
     """In the sandbox: the stale-lock check, the inputs, the run, the comparison."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     from mlratchet.reproduce import sandbox as sb
+    from mlratchet.reproduce.engine import translate_dvc_error
 
     user_config = sb.user_dvc_config(dvc_root)
     sb.configure_dvc(box, user_config, sb.user_cache_dir(dvc_root, user_config))
-    with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
-        stale = find_stale(sandbox_repo, committed)
-        if stale:
-            return stale, []
-        fetch_inputs(sandbox_repo, (user_config.get("core") or {}).get("remote"))
-        plan = _plan(sandbox_repo)
     env = {"PYTHONPATH": sb.python_path(git_root, box), "DVC_NO_ANALYTICS": "1"}
     with Session(on_event=on_event, env=env) as session:
+        try:
+            with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
+                stale = find_stale(sandbox_repo, committed)
+                if stale:
+                    return stale, []
+                fetch_inputs(sandbox_repo, (user_config.get("core") or {}).get("remote"))
+                plan = _plan(sandbox_repo)
+        except DvcException as exc:
+            raise BadInputError(f"at the commit verified, {translate_dvc_error(exc)}") from exc
         try:
             if jobs > 1 and not _is_chain(plan):
                 logs = box.directory / "logs"
