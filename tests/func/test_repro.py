@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -306,6 +307,7 @@ def test_kill_9_leaves_no_orphan_and_a_rerun_completes(
 ) -> None:
     """kill -9 of ratchet kills the running stage; the next run completes and matches dvc.lock."""
     root, env = slow_project
+    shell_dirs = set(Path(tempfile.gettempdir()).glob("ratchet-shell-*"))
     gen(root, {"quick.py": "open('quick.txt', 'w').write('v3')\n"})
     Path(env["HOLD_FILE"]).touch()
     proc = _start(root, env)
@@ -320,3 +322,5 @@ def test_kill_9_leaves_no_orphan_and_a_rerun_completes(
         integrity.verify_entry(root, entry)
     assert json.loads(dvc(root, "status", "--json").stdout) == {}
     assert (root / "slow.txt").read_text() == "v3!"
+    # the killed run's temporary files were swept by the rerun
+    assert set(Path(tempfile.gettempdir()).glob("ratchet-shell-*")) <= shell_dirs

@@ -11,6 +11,8 @@ while a :class:`Session` is open, ``SHELL`` names it, so DVC runs each stage com
 it; it reaps the command with ``os.wait4`` (exact CPU time and peak RSS of the command's
 process tree), kills the command if its parent dies (``kill -9`` of ratchet), forwards Ctrl-C,
 and sends the command's output to files that the session follows and reports as events.
+Those files live in ``$TMPDIR/ratchet-shell-*``, removed when the session ends (or, after a
+``kill -9``, by the next session).
 
 A session changes ``os.environ`` (``SHELL`` and a few ``RATCHET_SHELL_*`` variables) and DVC's
 log handlers while it is open: one session at a time per process.
@@ -26,7 +28,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,6 +45,7 @@ EventKind = Literal["checking", "running", "output", "finished", "message"]
 STDERR_TAIL_BYTES = 4000
 STDERR_TAIL_LINES = 20
 _POLL_SECONDS = 0.1
+SHELL_DIR_PREFIX = "ratchet-shell-"
 _DVC_LOGGERS = ("dvc", "dvc_objects", "dvc_data")
 
 
@@ -218,7 +220,10 @@ class Session:
                 self.on_event(event)
 
     def __enter__(self) -> Session:
-        self._dir = Path(tempfile.mkdtemp(prefix="ratchet-shell-"))
+        from mlratchet.reproduce.sandbox import owned_tempdir, sweep_abandoned
+
+        sweep_abandoned(SHELL_DIR_PREFIX)
+        self._dir = owned_tempdir(SHELL_DIR_PREFIX)
         launcher = self._dir / "ratchet-shell"
         launcher.write_text(
             "#!/bin/sh\n"

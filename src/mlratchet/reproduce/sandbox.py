@@ -57,11 +57,21 @@ def _process_start(pid: int) -> float | None:
         return None
 
 
-def sweep_abandoned(tmp_dir: Path | None = None) -> list[Path]:
-    """Remove sandboxes whose ratchet process is gone (killed before it could clean up)."""
+def owned_tempdir(prefix: str) -> Path:
+    """A new temporary directory that records its owner (this process's pid and start time)."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    (directory / OWNER_FILE).write_text(
+        json.dumps({"pid": os.getpid(), "started": _process_start(os.getpid())}),
+        encoding="utf-8",
+    )
+    return directory
+
+
+def sweep_abandoned(prefix: str = PREFIX, tmp_dir: Path | None = None) -> list[Path]:
+    """Remove ``prefix*`` temporary directories whose owner process is gone (``kill -9``)."""
     removed = []
     base = Path(tmp_dir or tempfile.gettempdir())
-    for candidate in base.glob(f"{PREFIX}*"):
+    for candidate in base.glob(f"{prefix}*"):
         owner = candidate / OWNER_FILE
         try:
             info = json.loads(owner.read_text(encoding="utf-8"))
@@ -78,13 +88,9 @@ def sweep_abandoned(tmp_dir: Path | None = None) -> list[Path]:
 @contextlib.contextmanager
 def checkout(git_root: Path, sha: str, dvc_rel: Path, *, keep: bool = False) -> Iterator[Sandbox]:
     """A sandbox holding commit ``sha`` of ``git_root``; removed on exit unless ``keep``."""
-    sweep_abandoned()
-    directory = Path(tempfile.mkdtemp(prefix=PREFIX))
+    sweep_abandoned(PREFIX)
+    directory = owned_tempdir(PREFIX)
     try:
-        started = _process_start(os.getpid())
-        (directory / OWNER_FILE).write_text(
-            json.dumps({"pid": os.getpid(), "started": started}), encoding="utf-8"
-        )
         clone = directory / "repo"
         run(
             directory,
