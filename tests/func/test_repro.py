@@ -324,3 +324,24 @@ def test_kill_9_leaves_no_orphan_and_a_rerun_completes(
     assert (root / "slow.txt").read_text() == "v3!"
     # the killed run's temporary files were swept by the rerun
     assert set(Path(tempfile.gettempdir()).glob("ratchet-shell-*")) <= shell_dirs
+
+
+def test_not_a_dvc_project_is_bad_input(tmp_path: Path) -> None:
+    """Outside a DVC project: exit 2 saying so."""
+    proc = ratchet(tmp_path, "repro")
+    assert proc.returncode == 2
+    assert "not inside a DVC project" in proc.stderr
+
+
+def test_unwritable_note_keeps_the_record_pending(project: Path) -> None:
+    """Without a git identity the note cannot be written: the run succeeds, the record waits."""
+    repro(project)
+    commit_all(project, "run")
+    env = {**os.environ, "GIT_COMMITTER_NAME": "", "GIT_AUTHOR_NAME": ""}
+    proc = run([RATCHET, "repro", "--force"], project, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "could not write the git note" in proc.stderr
+    assert (project / PENDING_FILE).is_file()
+    head = git(project, "rev-parse", "HEAD")
+    assert repro(project).stored.note == ("grow", "make")  # with an identity again
+    assert notes.read(project, head)["repro"]["stages"]["make"]["status"] == "ran"

@@ -446,3 +446,12 @@ def test_abandoned_sandbox_is_swept(clean: Path) -> None:
     (stale / "ratchet-owner.json").write_text(json.dumps({"pid": 2**22 + 7, "started": 1.0}))
     assert verify(clean).ok
     assert not stale.exists()
+
+
+def test_unwritable_note_is_a_warning_not_a_different_verdict(clean: Path) -> None:
+    """Without a git identity the verdict stands (exit 0) and a warning says it was not stored."""
+    env = {**os.environ, "GIT_COMMITTER_NAME": "", "GIT_AUTHOR_NAME": ""}
+    proc = run([RATCHET, "verify"], clean, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "verdict was not stored" in proc.stderr
+    assert notes.read(clean, git(clean, "rev-parse", "HEAD")) == {}

@@ -7,6 +7,7 @@ line per event. Either way it goes to stderr; stdout carries only the report.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -52,13 +53,19 @@ class StageDisplay:
     """Consumes engine events; use as a context manager around the run."""
 
     def __init__(self, title: str) -> None:
-        from rich.console import Console
+        import os
+        import sys
 
         self.title = title
-        self.console = Console(stderr=True, highlight=False)
-        self.live_mode = self.console.is_terminal
+        self.live_mode = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        self.console: Any = None
+        if self.live_mode:
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
         self.rows: dict[str, _Row] = {}
         self._live: Any = None
+        self._lock = threading.Lock()  # rows are read by rich's refresh thread
 
     def __enter__(self) -> StageDisplay:
         if self.live_mode:
@@ -87,34 +94,41 @@ class StageDisplay:
 
     def __call__(self, event: Event) -> None:
         """Handle one event (called from the engine's threads, one at a time)."""
+        with self._lock:
+            self._handle(event)
+
+    def _handle(self, event: Event) -> None:
         row = self.rows.get(event.stage) if event.stage else None
         if event.kind == "checking":
             self.rows[event.stage] = _Row()
         elif event.kind == "running":
             row = self.rows.setdefault(event.stage, _Row())
             row.status, row.command_started = "running", time.perf_counter()
-            self._line(
-                f"[bold]{event.stage}[/]: running [dim]{_escape(event.text)}[/]",
-                plain=f"{event.stage}: running {event.text}",
-            )
+            head = f"{event.stage}: running "
+            self._line(head + event.text, head, event.text, "bold", "dim")
         elif event.kind == "output":
             if row is not None:
                 row.last_line = event.text
-            self._line(f"[dim]{_escape(event.stage)} │[/] {_escape(event.text)}", plain=event.text)
+            self._line(event.text, f"{event.stage} │ ", event.text, "dim", "")
         elif event.kind == "finished" and event.run is not None:
             row = self.rows.setdefault(event.stage, _Row())
             row.status, row.run = event.run.status, event.run
             icon, style = _ICONS.get(event.run.status, ("?", ""))
             text = f"{event.stage}: {event.run.status} in {seconds(event.run.seconds)}"
-            self._line(f"[{style}]{icon}[/] {_escape(text)}", plain=text)
+            self._line(text, f"{icon} ", text, style, "")
         elif event.kind == "message":
-            self._line(f"[yellow]dvc: {_escape(event.text)}[/]", plain=f"dvc: {event.text}")
+            self._line(f"dvc: {event.text}", "dvc: ", event.text, "yellow", "yellow")
 
-    def _line(self, rich_text: str, *, plain: str) -> None:
-        if self.live_mode:
-            self.console.print(rich_text)
-        else:
+    def _line(self, plain: str, head: str, text: str, head_style: str, text_style: str) -> None:
+        """One line above the live view (terminal), or ``plain`` on stderr (elsewhere)."""
+        if not self.live_mode:
             click.echo(plain, err=True)
+            return
+        from rich.text import Text
+
+        line = Text(head, style=head_style)
+        line.append(text, style=text_style)
+        self.console.print(line)
 
     def _render(self) -> Any:
         from rich.spinner import Spinner
@@ -122,7 +136,9 @@ class StageDisplay:
 
         table = Table.grid(padding=(0, 1))
         now = time.perf_counter()
-        active = [(name, row) for name, row in self.rows.items() if row.run is None]
+        with self._lock:
+            rows = list(self.rows.items())
+        active = [(name, row) for name, row in rows if row.run is None]
         for name, row in active:
             elapsed = now - (row.command_started or row.started)
             detail = row.last_line[-80:] if row.status == "running" else "checking"
@@ -132,7 +148,7 @@ class StageDisplay:
                 seconds(elapsed),
                 f"[dim]{_escape(detail)}[/]",
             )
-        done = sum(1 for row in self.rows.values() if row.run is not None)
+        done = sum(1 for _, row in rows if row.run is not None)
         table.add_row("", f"[dim]{self.title}: {done} stage(s) done[/]", "", "")
         return table
 
@@ -143,31 +159,48 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def stage_table(runs: list[StageRun], title: str) -> Any:
-    """A rich table of stage runs: status, total time, command time, CPU time, peak RSS."""
-    from rich.table import Table
+@dataclass(frozen=True)
+class Column:
+    """A column of a report table."""
 
-    table = Table(title=title, title_justify="left")
-    for name, justify in (
-        ("stage", "left"),
-        ("status", "left"),
-        ("total", "right"),
-        ("command", "right"),
-        ("CPU", "right"),
-        ("peak RSS", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    name: str
+    right: bool = False
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its text, and a rich style for terminals."""
+
+    text: str
+    style: str = ""
+
+
+STAGE_COLUMNS = (
+    Column("stage"),
+    Column("status"),
+    Column("total", right=True),
+    Column("command", right=True),
+    Column("CPU", right=True),
+    Column("peak RSS", right=True),
+)
+
+
+def stage_rows(runs: list[StageRun]) -> list[list[Cell]]:
+    """Rows of stage runs: status, total time, command time, CPU time, peak RSS."""
+    rows = []
     for run in runs:
         icon, style = _ICONS.get(run.status, ("?", ""))
-        table.add_row(
-            _escape(run.stage),
-            f"[{style}]{icon} {run.status}[/]",
-            seconds(run.seconds),
-            seconds(run.command_s),
-            seconds(run.cpu_s),
-            mib(run.peak_rss_mib),
+        rows.append(
+            [
+                Cell(run.stage),
+                Cell(f"{icon} {run.status}", style),
+                Cell(seconds(run.seconds)),
+                Cell(seconds(run.command_s)),
+                Cell(seconds(run.cpu_s)),
+                Cell(mib(run.peak_rss_mib)),
+            ]
         )
-    return table
+    return rows
 
 
 def stage_markdown(runs: list[StageRun]) -> str:
@@ -184,10 +217,34 @@ def stage_markdown(runs: list[StageRun]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_table(table: Any) -> None:
-    """Print a rich renderable on stdout."""
+def print_table(title: str, columns: tuple[Column, ...], rows: list[list[Cell]]) -> None:
+    """Print a table on stdout: rich on a terminal, plain aligned text elsewhere (no rich cost)."""
     import sys
 
-    from rich.console import Console
+    if not sys.stdout.isatty():
+        widths = [
+            max(len(col.name), *(len(row[i].text) for row in rows)) for i, col in enumerate(columns)
+        ]
 
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                text.rjust(w) if col.right else text.ljust(w)
+                for text, w, col in zip(cells, widths, columns, strict=True)
+            ).rstrip()
+
+        click.echo(title)
+        click.echo(line([col.name for col in columns]))
+        for row in rows:
+            click.echo(line([cell.text for cell in row]))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col.name, justify="right" if col.right else "left")
+    for row in rows:
+        table.add_row(
+            *(f"[{c.style}]{_escape(c.text)}[/]" if c.style else _escape(c.text) for c in row)
+        )
     Console(file=sys.stdout, highlight=False).print(table)

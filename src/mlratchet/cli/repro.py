@@ -35,7 +35,13 @@ def repro(
     the commit whose dvc.lock matches; until you commit, it waits in .dvc/tmp/ratchet/.
     A failing stage exits 1 naming the stage, its command and the end of its stderr.
     """
-    from mlratchet.cli.progress import StageDisplay, print_table, stage_markdown, stage_table
+    from mlratchet.cli.progress import (
+        STAGE_COLUMNS,
+        StageDisplay,
+        print_table,
+        stage_markdown,
+        stage_rows,
+    )
     from mlratchet.reproduce import repro as run_repro
 
     with StageDisplay("repro") as display:
@@ -46,7 +52,7 @@ def repro(
     elif as_md:
         click.echo(stage_markdown(runs), nl=False)
     elif runs:
-        print_table(stage_table(runs, "ratchet repro"))
+        print_table("ratchet repro", STAGE_COLUMNS, stage_rows(runs))
     stored = report.stored
     if stored.note and stored.commit:
         note(f"compute record of {', '.join(stored.note)} stored on commit {stored.commit[:7]}")
@@ -55,6 +61,8 @@ def repro(
             f"compute record of {', '.join(stored.pending)} kept until you commit dvc.lock "
             "(it is then stored on that commit by the next `ratchet repro`)"
         )
+    if stored.warning:
+        fail(f"warning: {stored.warning}; the compute record is kept until the next run")
     if report.failed is not None:
         failed = report.failed
         message = f"error: stage '{failed.stage}' failed: {failed.error}"

@@ -31,30 +31,52 @@ def _markdown(report: VerifyReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(report: VerifyReport) -> object:
-    from rich.table import Table
+def _print_table(report: VerifyReport) -> None:
+    from mlratchet.cli.progress import Cell, Column, mib, print_table, seconds
 
-    from mlratchet.cli.progress import mib, seconds
-
-    table = Table(title=f"ratchet verify {report.sha[:7]}", title_justify="left")
-    for name in ("stage", "result", "run", "CPU", "peak RSS", "outputs"):
-        table.add_column(name, justify="right" if name in ("run", "CPU", "peak RSS") else "left")
+    columns = (
+        Column("stage"),
+        Column("result"),
+        Column("run", right=True),
+        Column("CPU", right=True),
+        Column("peak RSS", right=True),
+        Column("outputs"),
+    )
     styles = {"identical": "green", "differs": "red", "missing": "red"}
+    rows = []
     for check in report.stages:
         differing = [o for o in check.outputs if o.status != "identical"]
         detail = ", ".join(f"{o.path} {o.status}" for o in differing) or (
             f"{len(check.outputs)} identical"
         )
         run = check.run
-        table.add_row(
-            check.stage,
-            f"[{styles[check.status]}]{check.status}[/]",
-            seconds(run.seconds if run else None),
-            seconds(run.cpu_s if run else None),
-            mib(run.peak_rss_mib if run else None),
-            detail,
+        rows.append(
+            [
+                Cell(check.stage),
+                Cell(check.status, styles[check.status]),
+                Cell(seconds(run.seconds if run else None)),
+                Cell(seconds(run.cpu_s if run else None)),
+                Cell(mib(run.peak_rss_mib if run else None)),
+                Cell(detail),
+            ]
         )
-    return table
+    print_table(f"ratchet verify {report.sha[:7]}", columns, rows)
+
+
+def _explain(report: VerifyReport) -> None:
+    """Name each stage and output that did not reproduce, with both hashes, on stderr."""
+    for check in report.stages:
+        for out in check.outputs:
+            if out.status == "differs":
+                fail(
+                    f"stage '{check.stage}' is not reproducible: {out.path} was "
+                    f"{out.expected} in dvc.lock, {out.actual} when re-run"
+                )
+            elif out.status == "missing":
+                why = check.run.error if check.run and check.run.error else "not made"
+                fail(f"stage '{check.stage}': {out.path} is missing ({why})")
+        if check.run is not None and check.run.stderr_tail:
+            fail("  end of its stderr:\n    " + check.run.stderr_tail.replace("\n", "\n    "))
 
 
 @click.command("verify")
@@ -88,7 +110,7 @@ def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md:
     output are named). 2: unknown revision, or no dvc.lock at it. 3: the committed dvc.lock
     is stale (inconsistent with its own dvc.yaml, params or files); nothing was run.
     """
-    from mlratchet.cli.progress import StageDisplay, print_table
+    from mlratchet.cli.progress import StageDisplay
     from mlratchet.reproduce import verify as run_verify
 
     with StageDisplay("verify") as display:
@@ -98,9 +120,11 @@ def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md:
     elif as_md:
         click.echo(_markdown(report), nl=False)
     elif report.stages:
-        print_table(_table(report))
+        _print_table(report)
     if report.workdir:
         note(f"kept the temporary checkout: {report.workdir}")
+    if report.note_error:
+        fail(f"warning: the verdict was not stored in the git note: {report.note_error}")
     if report.verdict == "stale":
         fail(
             f"dvc.lock at {rev} ({report.sha[:7]}) is stale: it does not match its own "
@@ -110,18 +134,7 @@ def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md:
             fail(f"  {problem}")
         return 3
     if not report.ok:
-        for check in report.stages:
-            for out in check.outputs:
-                if out.status == "differs":
-                    fail(
-                        f"stage '{check.stage}' is not reproducible: {out.path} was "
-                        f"{out.expected} in dvc.lock, {out.actual} when re-run"
-                    )
-                elif out.status == "missing":
-                    why = check.run.error if check.run and check.run.error else "not made"
-                    fail(f"stage '{check.stage}': {out.path} is missing ({why})")
-            if check.run is not None and check.run.stderr_tail:
-                fail("  end of its stderr:\n    " + check.run.stderr_tail.replace("\n", "\n    "))
+        _explain(report)
         return 1
     note(f"{report.sha[:7]}: every output of dvc.lock reproduced bit for bit")
     return 0

@@ -55,6 +55,7 @@ class Stored:
     commit: str | None = None
     note: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()
+    warning: str | None = None  # why records could not be stored on a commit (kept pending)
 
 
 def _utc(ts: float) -> str:
@@ -186,6 +187,7 @@ def store(dvc_root: Path | str, new: Mapping[str, StageRecord]) -> Stored:
     Costs nothing (no git call) for a no-op run with no pending records.
     """
     from mlratchet import gitio, notes
+    from mlratchet.errors import RatchetError
     from mlratchet.fsio import write_json
     from mlratchet.reproduce.engine import deferred_sigint
 
@@ -202,19 +204,29 @@ def store(dvc_root: Path | str, new: Mapping[str, StageRecord]) -> Stored:
         pending[stage] = [*(r for r in recs if r not in same), {**record}]
     pending = _prune(pending)
 
-    git_root = gitio.toplevel(root)
-    head = gitio.head(git_root)
+    try:
+        git_root = gitio.toplevel(root)
+        head = gitio.head(git_root)
+    except RatchetError:  # DVC without git (`dvc init --no-scm`): records stay pending
+        git_root, head = root, None
     rel = root.resolve().relative_to(git_root.resolve())
     attached = {} if head is None else _match_head(git_root, head, rel, pending)
-    pending = {stage: recs for stage, recs in pending.items() if recs}
+    warning = None
     with deferred_sigint():
         if attached and head is not None:
-            note = notes.read(git_root, head).get(NOTE_KEY)
-            stages = dict(note.get("stages", {})) if isinstance(note, dict) else {}
-            for stage, attached_record in attached.items():
-                if _better(stages.get(stage), attached_record):
-                    stages[stage] = attached_record
-            notes.update(git_root, head, NOTE_KEY, {"stages": stages})
+            try:
+                note = notes.read(git_root, head).get(NOTE_KEY)
+                stages = dict(note.get("stages", {})) if isinstance(note, dict) else {}
+                for stage, attached_record in attached.items():
+                    if _better(stages.get(stage), attached_record):
+                        stages[stage] = attached_record
+                notes.update(git_root, head, NOTE_KEY, {"stages": stages})
+            except RatchetError as exc:  # e.g. no git identity to write the note with
+                warning = f"could not write the git note on {head[:7]}: {exc}"
+                for stage, attached_record in attached.items():
+                    pending.setdefault(stage, []).append(attached_record)
+                attached = {}
+        pending = {stage: recs for stage, recs in pending.items() if recs}
         if pending:
             write_json(pending_path, {"stages": pending})
         else:
@@ -222,5 +234,12 @@ def store(dvc_root: Path | str, new: Mapping[str, StageRecord]) -> Stored:
     return Stored(
         commit=head if attached else None,
         note=tuple(sorted(attached)),
-        pending=tuple(sorted(stage for stage in new if stage not in attached)),
+        pending=tuple(
+            sorted(
+                stage
+                for stage, record in new.items()
+                if attached.get(stage, {}).get("lock_entry_sha256") != record["lock_entry_sha256"]
+            )
+        ),
+        warning=warning,
     )

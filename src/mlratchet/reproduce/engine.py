@@ -449,6 +449,20 @@ def translate_dvc_error(exc: Exception) -> Exception:
     return BadInputError("dvc: " + ": ".join(_error_chain(exc)[:2]))
 
 
+def find_dvc_root(path: Path | str) -> Path:
+    """The root of the DVC project containing ``path``; bad input if there is none."""
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+
+    try:
+        return Path(Repo.find_root(str(path)))
+    except NotDvcRepoError:
+        raise BadInputError(
+            f"{Path(path).resolve()}: not inside a DVC project (no .dvc directory); "
+            "run `dvc init` or pass -R/--repo"
+        ) from None
+
+
 def run_dvc(
     root: Path | str,
     targets: Sequence[str] = (),

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import TypedDict
 
 from mlratchet.reproduce.compute import Stored, records, store
-from mlratchet.reproduce.engine import OnEvent, Session, StageFailedError, StageRun, run_dvc
+from mlratchet.reproduce.engine import (
+    OnEvent,
+    Session,
+    StageFailedError,
+    StageRun,
+    find_dvc_root,
+    run_dvc,
+)
 from mlratchet.reproduce.environment import Environment, stage_environment
 
 
@@ -112,9 +119,7 @@ def repro(
     KeyboardInterrupt with ``dvc.lock`` whole. DVC errors before any stage ran (a broken
     ``dvc.yaml``, the lock held) raise :class:`~mlratchet.errors.RatchetError` subclasses.
     """
-    from dvc.repo import Repo
-
-    root = Path(Repo.find_root(str(repo)))
+    root = find_dvc_root(repo)
     failed: StageRun | None = None
     with Session(on_event=on_event) as session:
         try:

@@ -25,6 +25,7 @@ and ``lock_md5`` (md5 of the ``dvc.lock`` verified), so promotion can require it
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import platform
@@ -36,12 +37,13 @@ from typing import Any, Literal, TypedDict
 
 from mlratchet import __version__
 from mlratchet.dvclock import Entry, StageLock, parse_lock
-from mlratchet.errors import BadInputError
+from mlratchet.errors import BadInputError, RatchetError
 from mlratchet.reproduce.engine import (
     OnEvent,
     Session,
     StageFailedError,
     StageRun,
+    find_dvc_root,
     run_dvc,
     run_dvc_parallel,
 )
@@ -128,6 +130,7 @@ class VerifyReport:
     seconds: float
     jobs: int
     workdir: str | None  # the sandbox, when kept
+    note_error: str | None = None  # why the verdict could not be stored in the git note
 
     @property
     def ok(self) -> bool:
@@ -412,15 +415,13 @@ def verify(
     chain runs in this process either way). Raises :class:`BadInputError` (exit 2) for an
     unknown revision, a revision without ``dvc.lock``, or an input that cannot be fetched.
     """
-    from dvc.repo import Repo
-
     from mlratchet import gitio, notes, revs
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import deferred_sigint
 
     start = time.perf_counter()
     git_root = gitio.toplevel(repo)
-    dvc_root = Path(Repo.find_root(str(repo)))
+    dvc_root = find_dvc_root(repo)
     dvc_rel = dvc_root.resolve().relative_to(git_root.resolve())
     revision = revs.resolve(git_root, rev)
     if revision.sha is None:
@@ -460,8 +461,11 @@ def verify(
         jobs=jobs,
         workdir=workdir,
     )
-    with deferred_sigint():
-        notes.update(git_root, sha, NOTE_KEY, report.to_json())
+    try:
+        with deferred_sigint():
+            notes.update(git_root, sha, NOTE_KEY, report.to_json())
+    except RatchetError as exc:  # e.g. no git identity: the result stands, unrecorded
+        return dataclasses.replace(report, note_error=str(exc))
     return report
 
 
