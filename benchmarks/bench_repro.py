@@ -58,7 +58,12 @@ def main() -> None:
     args = parser.parse_args()
     dvc, ratchet = tool("dvc"), tool("ratchet")
     work = scratch_copy(WORK)
-    env = {**os.environ, "PYTHONPATH": str(work / "src"), "DVC_NO_ANALYTICS": "1"}
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(work / "src"),
+        "DVC_NO_ANALYTICS": "1",
+    }
     subprocess.run([dvc, "repro", "--quiet"], cwd=work, env=env, check=True)
     noop = compare(
         "No-op repro of the reference pipeline: ratchet vs dvc",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from bench_repro import scratch_copy, tool
@@ -28,7 +29,12 @@ def main() -> None:
     args = parser.parse_args()
     dvc, ratchet = tool("dvc"), tool("ratchet")
     work = scratch_copy(WORK)
-    env = {**os.environ, "PYTHONPATH": str(work / "src"), "DVC_NO_ANALYTICS": "1"}
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(work / "src"),
+        "DVC_NO_ANALYTICS": "1",
+    }
     subprocess.run([dvc, "repro", "--quiet"], cwd=work, env=env, check=True)
     status = subprocess.run(
         ["git", "status", "--porcelain", "dvc.lock"],

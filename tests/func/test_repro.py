@@ -134,6 +134,19 @@ def test_restored_from_run_cache(project: Path) -> None:
     assert all(r.commands == () for r in report.stages)
 
 
+def test_pull_fetches_outputs_instead_of_running(project: Path, tmp_path: Path) -> None:
+    """--pull: outputs missing locally but on the remote are pulled, not recomputed."""
+    dvc(project, "remote", "add", "-d", "store", str(tmp_path / "remote"))
+    repro(project)
+    dvc(project, "push", "-q")
+    shutil.rmtree(project / ".dvc" / "cache")
+    for rel in ("out.txt", "big.txt"):
+        (project / rel).unlink()
+    report = repro(project, pull=True)
+    assert {r.stage: r.status for r in report.stages} == {"make": "pulled", "grow": "pulled"}
+    assert (project / "big.txt").read_text() == "xxxxxx"
+
+
 def test_record_waits_for_the_commit_then_lands_on_it(project: Path) -> None:
     """A run before its commit is kept pending; after the commit, the next run stores it."""
     report = repro(project)  # dvc.lock is new: the run is not of HEAD
