@@ -16,6 +16,8 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 COMMANDS: dict[str, str] = {
     "metrics": "mlratchet.cli.metrics:metrics",
     "params": "mlratchet.cli.params:params",
+    "repro": "mlratchet.cli.repro:repro",
+    "verify": "mlratchet.cli.verify:verify",
 }
 
 EXIT_CODES_HELP = """\b
