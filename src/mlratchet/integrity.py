@@ -72,3 +72,61 @@ def verify_entry(root: Path | str, entry: Entry) -> None:
             f"{mismatch.path}: dvc.lock records md5 {mismatch.expected} but the file hashes to "
             f"{mismatch.actual}; it was modified or corrupted (restore it: dvc checkout --force)"
         )
+
+
+# --- outputs of a committed revision (issue 5: registry promotion) --------------------------
+
+
+def check_cached(repo: Path | str, entry: Entry) -> Mismatch | None:
+    """Re-hash ``entry``'s object in the local DVC cache (a ``.dir`` and every file in it).
+
+    An object that is not in the cache is bad input (exit 2) telling how to fetch it.
+    """
+    from mlratchet.dvclock import cache_path
+
+    path = cache_path(repo, entry)
+    if not path.is_file():
+        raise BadInputError(
+            f"{entry.path}: its object {entry.md5} is not in the local DVC cache; "
+            "run `dvc fetch` (or `dvc pull`) first"
+        )
+    actual = md5_file(path)
+    if not entry.is_dir:
+        return None if actual == entry.md5 else Mismatch(entry.path, str(entry.md5), actual)
+    if f"{actual}.dir" != entry.md5:
+        return Mismatch(entry.path, str(entry.md5), f"{actual}.dir")
+    try:
+        listing = json.loads(path.read_bytes())
+    except ValueError:
+        return Mismatch(entry.path, str(entry.md5), "an unreadable .dir listing")
+    for item in listing:
+        member = Entry(
+            path=f"{entry.path}/{item['relpath']}",
+            md5=str(item["md5"]),
+            size=None,
+            nfiles=None,
+            hash_name=entry.hash_name,
+        )
+        mismatch = check_cached(repo, member)
+        if mismatch is not None:
+            return mismatch
+    return None
+
+
+def verify_committed(repo: Path | str, entry: Entry, *, in_workspace: bool) -> str:
+    """Re-hash a committed output: the workspace copy if asked and present, else the cache.
+
+    Returns where the bytes were read ("workspace" or "cache"); a mismatch is
+    :class:`IntegrityError` (exit 3) naming the file and both hashes.
+    """
+    if in_workspace and (Path(repo) / entry.path).exists():
+        verify_entry(repo, entry)
+        return "workspace"
+    mismatch = check_cached(repo, entry)
+    if mismatch is not None:
+        raise IntegrityError(
+            f"{mismatch.path}: dvc.lock records md5 {mismatch.expected} but its DVC cache "
+            f"object hashes to {mismatch.actual}; the cache is corrupted (remove the object "
+            "and run `dvc fetch`)"
+        )
+    return "cache"

@@ -15,6 +15,9 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
     "params": "mlratchet.cli.params:params",
+    "promote": "mlratchet.cli.registry:promote",
+    "register": "mlratchet.cli.registry:register",
+    "registry": "mlratchet.cli.registry:registry",
 }
 
 EXIT_CODES_HELP = """\b
