@@ -96,11 +96,18 @@ class ArtifactPolicy:
     stages: tuple[StageGates, ...]
 
     def __post_init__(self) -> None:
+        from mlratchet.registry.tags import NAME_RE
+
         names = [stage.name for stage in self.stages]
         if not names:
             raise FieldError("stages", "list at least one stage")
         for index, stage in enumerate(self.stages):
-            if names.count(stage.name) > 1:
+            if not NAME_RE.search(stage.name) or "\n" in stage.name:
+                raise FieldError(
+                    f"stages[{index}].name",
+                    f"{stage.name!r} is not a valid stage name (letters, digits, '-', '_', '/')",
+                )
+            if stage.name in names[:index]:
                 raise FieldError(f"stages[{index}].name", f"stage {stage.name!r} is listed twice")
             for required in stage.requires or ():
                 if required not in names or required == stage.name:

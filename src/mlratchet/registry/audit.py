@@ -27,6 +27,11 @@ from typing import Literal, TypedDict
 from mlratchet.registry.state import RegistryState, TagRecord, iso_time, load_state
 from mlratchet.registry.tags import artifact_in_tag
 
+#: The findings that can change which version GTO says is in a stage: promotion refuses them.
+BLOCKING: frozenset[str] = frozenset(
+    {"future-dated", "date-order", "duplicate-counter", "renamed", "not-a-commit"}
+)
+
 #: How far in the future a tag may be dated before it counts as future-dated (clock skew).
 FUTURE_SKEW_SECONDS = 300
 
@@ -228,9 +233,15 @@ def audit(repo: Path | str) -> AuditReport:
     return audit_tags(load_state(repo), declared_artifacts(repo))
 
 
-def findings_for(report: AuditReport, artifact: str) -> tuple[Finding, ...]:
-    """The findings about one artifact."""
-    return tuple(f for f in report.findings if f.artifact == artifact)
+def findings_for(
+    report: AuditReport, artifact: str, *, blocking_only: bool = False
+) -> tuple[Finding, ...]:
+    """The findings about one artifact (only those that can change its answers, if asked)."""
+    return tuple(
+        f
+        for f in report.findings
+        if f.artifact == artifact and (f.kind in BLOCKING or not blocking_only)
+    )
 
 
 __all__ = ["AuditReport", "Finding", "audit", "audit_tags", "findings_for"]

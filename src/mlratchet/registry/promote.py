@@ -160,7 +160,7 @@ def _check_clean(root: Path) -> None:
 
 def _check_consistent(state: RegistryState, artifact: str) -> None:
     report = audit_tags(state, (artifact,))
-    found = findings_for(report, artifact)
+    found = findings_for(report, artifact, blocking_only=True)
     if found:
         first = found[0]
         more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
