@@ -24,7 +24,6 @@ import math
 import platform
 import sys
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from typing import Any, TypedDict
 
 from mlratchet.dvclock import StageLock
@@ -79,6 +78,8 @@ class ModelCard(TypedDict):
 
 def environment() -> dict[str, Any]:
     """The software that judged the promotion (versions from package metadata, no imports)."""
+    from importlib import metadata
+
     packages: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:

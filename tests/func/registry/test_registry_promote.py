@@ -290,3 +290,15 @@ def test_promote_by_version_and_rollback(project: Path) -> None:
     result = registry.promote(project, "fd", "staging", version="v0.0.1")
     assert (result.outcome, result.tag, result.incumbent) == ("promoted", "fd#staging#3", "v0.0.2")
     assert load_state(project).artifacts["fd"].stages["staging"].version == "v0.0.1"
+
+
+def test_same_tag_to_the_same_target_is_idempotent(project: Path) -> None:
+    """Creating an existing tag again with the same target succeeds and changes nothing."""
+    from mlratchet.registry.tags import create_tag, tagger_ident
+
+    v1 = commits(project)[0]
+    ident = tagger_ident(project)[0]
+    first = create_tag(project, "fd@v5.0.0", v1, "Registering artifact fd version v5.0.0", ident)
+    again = create_tag(project, "fd@v5.0.0", v1, "another message", ident)
+    assert first.created and not again.created
+    assert again.object == first.object == tags(project)["fd@v5.0.0"]

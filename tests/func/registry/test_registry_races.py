@@ -194,3 +194,15 @@ def test_audit_finds_a_moved_tag(project: Path) -> None:
     git(project, "tag", "-a", "fd#staging#1", v1, "-m", "Assigning stage staging")
     report = json.loads(ratchet(project, "registry", "audit", "--json").stdout)
     assert [(f["kind"], f["tag"]) for f in report["findings"]] == [("date-order", "fd#staging#1")]
+
+
+def test_audit_finds_assignments_to_unknown_versions(project: Path) -> None:
+    """An assignment to a commit where no version is registered is reported (exit 3)."""
+    v1, v2, _ = commits(project)
+    registry.promote(project, "fd", "staging", rev=v1)
+    git(project, "tag", "-a", "fd#staging#2", v2, "-m", "Assigning stage staging")
+    git(project, "tag", "-a", "fd@latest", v2, "-m", "not GTO's format")
+    proc = ratchet(project, "registry", "audit", "--json")
+    assert proc.returncode == 3
+    found = {(f["kind"], f["tag"]) for f in json.loads(proc.stdout)["findings"]}
+    assert found == {("unknown-version", "fd#staging#2"), ("malformed", "fd@latest")}
