@@ -189,22 +189,23 @@ def _verify_model(root: Path, artifact: str, commit: str) -> tuple[str, str, str
 
 def _wait_for_clock(root: Path, state: RegistryState, artifact: str) -> tuple[str, int]:
     """The tagger identity, dated strictly after every dated tag of the artifact that counts."""
-    times = [
-        t.time
+    dated = [
+        (t.time, t.name)
         for t in state.artifact_tags(artifact)
         if t.annotated
         and t.time is not None
         and t.parsed is not None
         and (t.parsed.counter is not None or t.parsed.action in ("assignment", "unassignment"))
     ]
-    newest = max(times, default=None)
     ident, now = tagger_ident(root)
-    if newest is None or now > newest:
+    if not dated or now > max(dated)[0]:
         return ident, now
+    newest, tag = max(dated)
     if newest - now > MAX_CLOCK_WAIT_SECONDS:
         raise RegistryInconsistentError(
-            f"{artifact}: a tag is dated {iso_time(newest, 0)}, after the clock; a new tag "
-            "would sort before it; see `ratchet registry audit`"
+            f"{artifact}: tag {tag} is dated {iso_time(newest, 0)}, {newest - now} s after this "
+            "clock; a new tag would sort before it (fix the clock, or see "
+            "`ratchet registry audit`)"
         )
     time.sleep(newest + 1 - now)
     while True:
@@ -213,8 +214,7 @@ def _wait_for_clock(root: Path, state: RegistryState, artifact: str) -> tuple[st
             return ident, now
         if "GIT_COMMITTER_DATE" in os.environ:
             raise ConflictError(
-                f"{artifact}: GIT_COMMITTER_DATE dates the new tag at or before the newest "
-                "registry tag; unset it"
+                f"{artifact}: GIT_COMMITTER_DATE dates the new tag at or before {tag}; unset it"
             )
         time.sleep(0.05)
 
@@ -310,11 +310,16 @@ def _plan_version(
     """(version, already registered at this commit) for registering ``commit``."""
     artifact = state.artifact(name)
     existing = artifact.at_commit(commit) if artifact else None
-    if existing is not None and existing.active:
+    if existing is not None:
         if version is not None and version != existing.version:
             raise VersionConflictError(
                 f"{name}: commit {commit[:12]} is already registered as {existing.version}; "
                 "one commit holds one version"
+            )
+        if not existing.active:
+            raise VersionConflictError(
+                f"{name}: {existing.version} at commit {commit[:12]} was deregistered; its tag "
+                "cannot be created again (GTO reads one version per commit)"
             )
         return existing.version, True
     if version is None:

@@ -206,3 +206,23 @@ def test_audit_finds_assignments_to_unknown_versions(project: Path) -> None:
     assert proc.returncode == 3
     found = {(f["kind"], f["tag"]) for f in json.loads(proc.stdout)["findings"]}
     assert found == {("unknown-version", "fd#staging#2"), ("malformed", "fd@latest")}
+
+
+def test_a_tag_dated_ahead_of_the_clock_blocks_promotion(project: Path) -> None:
+    """A counter tag a minute ahead: a new tag would sort before it, so exit 3, no tag."""
+    import time
+
+    v1, v2, _ = commits(project)
+    registry.register(project, "fd", rev=v1)
+    ahead = env_with(GIT_COMMITTER_DATE=f"{int(time.time()) + 60} +0000")
+    subprocess.run(
+        ["git", "tag", "-a", "fd#staging#1", v1, "-m", "Assigning stage staging"],
+        cwd=project,
+        env=ahead,
+        check=True,
+    )
+    before = tags(project)
+    proc = ratchet(project, "promote", "fd", "--to", "staging", "--rev", v2)
+    assert proc.returncode == 3, proc.stderr
+    assert "tag fd#staging#1 is dated" in proc.stderr
+    assert tags(project) == before
