@@ -34,6 +34,7 @@ from typing import Any, Literal
 from mlratchet import revs
 from mlratchet.errors import BadInputError, ConflictError, IntegrityError
 from mlratchet.gitio import dirty_paths, git, head, read_blob, run, toplevel
+from mlratchet.policy import Policy, parse_policy
 from mlratchet.registry import card as cards
 from mlratchet.registry.artifacts import artifact_entry, declared_artifact
 from mlratchet.registry.audit import audit_tags, findings_for
@@ -266,9 +267,8 @@ def _lock_md5(root: Path, commit: str) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324 - the md5 `ratchet verify` records
 
 
-def _policy(root: Path) -> tuple[Any, str]:
+def _policy(root: Path) -> tuple[Policy, str]:
     """The committed policy (params.yaml at HEAD): the gates come from history, not edits."""
-    from mlratchet.policy import Policy, parse_policy
     from mlratchet.yamlio import parse_yaml
 
     source = "params.yaml at HEAD"
