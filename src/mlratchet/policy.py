@@ -8,7 +8,7 @@ key or a bad value is :class:`ParamsError` (exit 2) naming it.
     ratchet:
       metrics:                       # per flattened metric key (as DVC flattens it)
         model.val.roc_auc: {direction: higher, tolerance: 0.002}
-        model.val.log_loss: {direction: lower}
+        model.val.log_loss: {direction: lower, rel_tolerance: 0.01}
       registry:                      # per artifact of dvc.yaml: its stages, in order, and gates
         flight-delay:
           stages:
@@ -31,16 +31,31 @@ from mlratchet.typed import FieldError, from_data
 SECTION = "ratchet"
 
 
+# --- metrics (issue 4: `ratchet metrics diff --check`, mlratchet.metrics.verdict) -----------
 @dataclass(frozen=True)
 class MetricRule:
-    """Which way a metric should move, and how much worse it may get before it counts."""
+    """Which way a metric should move, and how much worse it may get before it counts.
+
+    A change for the worse is tolerated (judged "unchanged") when it is no larger than
+    ``max(tolerance, rel_tolerance * |old|)``.
+    """
 
     direction: Literal["higher", "lower"]
-    tolerance: float = 0.0  # absolute; a change no worse than this is "unchanged"
+    tolerance: float = 0.0  # absolute
+    rel_tolerance: float = 0.0  # relative to the old value: 0.01 tolerates 1% worse
 
     def __post_init__(self) -> None:
         if self.tolerance < 0:
             raise FieldError("tolerance", f"must be >= 0, got {self.tolerance}")
+        if self.rel_tolerance < 0:
+            raise FieldError("rel_tolerance", f"must be >= 0, got {self.rel_tolerance}")
+
+    def allowed(self, old: float) -> float:
+        """How much worse than ``old`` a new value may be and still count as unchanged."""
+        return max(self.tolerance, self.rel_tolerance * abs(old))
+
+
+# --- end of metrics ------------------------------------------------------------------------
 
 
 # --- registry policy (issue 5): promotion gates per artifact and stage ----------------------
