@@ -15,7 +15,7 @@ key or a bad value is :class:`ParamsError` (exit 2) naming it.
             - name: staging
               verified: false        # checks: verified (git note), contract, finite metrics
               thresholds: {model.val.roc_auc: {min: 0.69}}
-              compare: {model.val.roc_auc: {min_delta: -0.002}}   # vs the version in the stage
+              compare: {model.val.roc_auc: {}}   # vs the version in the stage: no regression
             - name: production       # requires staging first (requires: [] to allow skipping)
 """
 
@@ -80,15 +80,17 @@ class Comparison:
     """How the candidate must compare with the version in the stage, in the metric's direction.
 
     ``min_delta``: the least absolute change in the better direction (negative: how much worse
-    it may be); ``min_rel_delta``: the same relative to the current value (0.01 = 1% better).
+    it may be); ``min_rel_delta``: the same relative to the current value (0.01 = 1% better);
+    neither (``{}``): no regression beyond the metric's tolerance under ``ratchet.metrics``, as
+    ``ratchet metrics diff --check`` judges it.
     """
 
     min_delta: float | None = None
     min_rel_delta: float | None = None
 
     def __post_init__(self) -> None:
-        if (self.min_delta is None) == (self.min_rel_delta is None):
-            raise FieldError("min_delta", "give exactly one of min_delta and min_rel_delta")
+        if self.min_delta is not None and self.min_rel_delta is not None:
+            raise FieldError("min_delta", "give min_delta or min_rel_delta, not both")
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from mlratchet.registry.gates import Evidence, GateRow, Subject, evaluate, flat_
 POLICY = {
     "ratchet": {
         "metrics": {
-            "model.val.auc": {"direction": "higher"},
+            "model.val.auc": {"direction": "higher", "tolerance": 0.005},
             "model.val.loss": {"direction": "lower"},
+            "model.val.f1": {"direction": "higher", "tolerance": 0.01},
         },
         "registry": {
             "fd": {
@@ -23,7 +24,7 @@ POLICY = {
                         "name": "staging",
                         "verified": False,
                         "thresholds": {"model.val.auc": {"min": 0.7}},
-                        "compare": {"model.val.auc": {"min_delta": -0.01}},
+                        "compare": {"model.val.auc": {"min_delta": -0.01}, "model.val.f1": {}},
                     },
                     {
                         "name": "production",
@@ -70,10 +71,17 @@ def rows(stage: str, ev: Evidence) -> dict[str, GateRow]:
 
 def test_all_gates_pass_and_the_table_names_each() -> None:
     """A good candidate passes every gate; each row says what was required and found."""
-    table = rows("staging", evidence({"model.val.auc": 0.75}, incumbent={"model.val.auc": 0.74}))
-    assert [r.result for r in table.values()] == ["pass"] * 5
+    table = rows(
+        "staging",
+        evidence(
+            {"model.val.auc": 0.75, "model.val.f1": 0.5},
+            incumbent={"model.val.auc": 0.74, "model.val.f1": 0.505},
+        ),
+    )
+    assert [r.result for r in table.values()] == ["pass"] * 6
     assert table["model.val.auc"].required == ">= 0.7"
-    assert table["model.val.auc vs staging"].actual == "+0.01: 0.74 (v1.0.0) -> 0.75"
+    assert table["model.val.auc vs staging"].actual == "+0.01: 0.74 (v1.0.0) -> 0.75, improved"
+    assert table["model.val.f1 vs staging"].actual == "-0.005: 0.505 (v1.0.0) -> 0.5, unchanged"
     assert table["stage order"].required == "no earlier stage"
 
 
@@ -91,6 +99,27 @@ def test_threshold_and_regression_fail() -> None:
     assert table["model.val.auc"].result == "fail"
     assert table["model.val.auc vs staging"].result == "fail"
     assert table["model.val.auc vs staging"].actual.startswith("-0.05")
+
+
+def test_default_comparison_is_the_metrics_verdict() -> None:
+    """`compare: {key: {}}` fails exactly when `ratchet metrics diff --check` says regressed."""
+    table = rows(
+        "staging",
+        evidence(
+            {"model.val.auc": 0.75, "model.val.f1": 0.48},
+            incumbent={"model.val.auc": 0.75, "model.val.f1": 0.5},
+        ),
+    )
+    row = table["model.val.f1 vs staging"]
+    assert row.required == "no regression beyond tolerance 0.01 (higher is better)"
+    assert (row.result, row.actual) == ("fail", "-0.02: 0.5 (v1.0.0) -> 0.48, regressed")
+    gone = rows("staging", evidence({"model.val.auc": 0.75}, incumbent={"model.val.f1": 0.5}))
+    assert gone["model.val.f1 vs staging"].result == "fail"  # the candidate lost the metric
+    assert gone["model.val.f1 vs staging"].actual.startswith("missing: 0.5")
+    new = rows("staging", evidence({"model.val.auc": 0.75, "model.val.f1": 0.4}, incumbent={}))
+    assert new["model.val.f1 vs staging"].result == "pass"  # nothing to regress from
+    assert new["model.val.f1 vs staging"].actual == "added: missing in v1.0.0"
+    assert new["model.val.auc vs staging"].result == "fail"  # min_delta needs both values
 
 
 def test_relative_change_uses_the_metric_direction() -> None:
@@ -175,7 +204,7 @@ def test_flat_metrics_keys_by_name_and_by_path() -> None:
         ),
         (
             [{"name": "a", "compare": {"m": {"min_delta": 0, "min_rel_delta": 0}}}],
-            "compare.m.min_delta: give exactly one",
+            "compare.m.min_delta: give min_delta or min_rel_delta, not both",
         ),
         ([{"name": "a", "verified": "yes"}], "stages[0].verified: must be true or false"),
     ],

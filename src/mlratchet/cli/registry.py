@@ -290,7 +290,9 @@ def promote(  # noqa: PLR0917 - Click passes each option as an argument
         raise click.UsageError("give --version or --rev, not both")
     if force and not (reason and reason.strip()):
         raise click.UsageError("--force needs --reason TEXT (it is recorded in the tag)")
-    result = _run_promote(
+    from mlratchet.registry.promote import promote as run_promote
+
+    result = run_promote(
         repo,
         name,
         stage,
@@ -351,10 +353,3 @@ def promote(  # noqa: PLR0917 - Click passes each option as an argument
     if result.pushed:
         note(f"pushed to {remote}")
     return 0
-
-
-def _run_promote(repo: Path, name: str, stage: str, **kwargs: Any) -> Any:
-    """The promotion, with the metrics reader of mlratchet.metrics."""
-    from mlratchet.registry.promote import promote as run_promote
-
-    return run_promote(repo, name, stage, read_metrics=None, **kwargs)

@@ -240,6 +240,18 @@ def _threshold_row(key: str, bound: Threshold, subject: Subject) -> GateRow:
     return GateRow(key, required, _fmt(value), "pass" if ok else "fail")
 
 
+def _compare_required(rule: Comparison, direction: MetricRule) -> str:
+    better = f"{direction.direction} is better"
+    if rule.min_rel_delta is not None:
+        return f"relative change >= {_signed(rule.min_rel_delta * 100)}% ({better})"
+    if rule.min_delta is not None:
+        return f"change >= {_signed(rule.min_delta)} ({better})"
+    limits = [f"tolerance {_fmt(direction.tolerance)}"]
+    if direction.rel_tolerance:
+        limits.append(f"rel_tolerance {_fmt(direction.rel_tolerance)}")
+    return f"no regression beyond {' / '.join(limits)} ({better})"
+
+
 def _compare_row(
     key: str,
     rule: Comparison,
@@ -249,33 +261,36 @@ def _compare_row(
     candidate: Subject,
     incumbent: Subject,
 ) -> GateRow:
-    better = "higher" if direction.direction == "higher" else "lower"
-    if rule.min_rel_delta is not None:
-        required = f"relative change >= {_signed(rule.min_rel_delta * 100)}% ({better} is better)"
-    else:
-        required = f"change >= {_signed(float(rule.min_delta or 0.0))} ({better} is better)"
+    """The candidate against the version in the stage; the verdict is ``mlratchet.metrics``'."""
+    from mlratchet.metrics.verdict import status_of
+
+    required = _compare_required(rule, direction)
     gate = f"{key} vs {stage}"
-    for subject in (candidate, incumbent):
-        if subject.metrics is None:
-            return GateRow(gate, required, _unreadable(subject), "fail")
-    new = _number((candidate.metrics or {}).get(key))
-    old = _number((incumbent.metrics or {}).get(key))
-    if new is None or old is None:
-        missing = "candidate" if new is None else incumbent.version
-        return GateRow(gate, required, f"missing in {missing}", "fail")
-    if not (math.isfinite(new) and math.isfinite(old)):
-        return GateRow(gate, required, f"{_fmt(old)} -> {_fmt(new)}", "fail")
-    sign = 1.0 if direction.direction == "higher" else -1.0
-    change = (new - old) * sign
-    detail = f"{_fmt(old)} ({incumbent.version}) -> {_fmt(new)}"
+    if candidate.metrics is None or incumbent.metrics is None:
+        unreadable = candidate if candidate.metrics is None else incumbent
+        return GateRow(gate, required, _unreadable(unreadable), "fail")
+    raw_new, raw_old = candidate.metrics.get(key), incumbent.metrics.get(key)
+    status = status_of(raw_old, raw_new, direction, present=key in candidate.metrics)
+    new, old = _number(raw_new), _number(raw_old)
+    if new is None or old is None or not (math.isfinite(new) and math.isfinite(old)):
+        shown = f"{raw_old!r} ({incumbent.version}) -> {raw_new!r}"
+        if key not in incumbent.metrics:
+            shown = f"missing in {incumbent.version}"
+        by_verdict = rule.min_delta is None and rule.min_rel_delta is None
+        return GateRow(gate, required, f"{status}: {shown}", _ok(by_verdict and not status.failed))
+    change = (new - old) * (1.0 if direction.direction == "higher" else -1.0)
+    detail = f"{_fmt(old)} ({incumbent.version}) -> {_fmt(new)}, {status}"
     if rule.min_rel_delta is not None:
         if old == 0:
             return GateRow(gate, required, f"{detail}: relative change undefined", "fail")
         relative = change / abs(old)
         ok = relative >= rule.min_rel_delta
         return GateRow(gate, required, f"{_signed(relative * 100)}%: {detail}", _ok(ok))
-    ok = change >= float(rule.min_delta or 0.0)
-    return GateRow(gate, required, f"{_signed(change)}: {detail}", _ok(ok))
+    if rule.min_delta is not None:
+        return GateRow(
+            gate, required, f"{_signed(change)}: {detail}", _ok(change >= rule.min_delta)
+        )
+    return GateRow(gate, required, f"{_signed(change)}: {detail}", _ok(not status.failed))
 
 
 def _ok(ok: bool) -> Result:

@@ -77,7 +77,8 @@ LOCK_TIMEOUT_SECONDS = 30.0
 MAX_CLOCK_WAIT_SECONDS = 2
 
 Bump = Literal["major", "minor", "patch"]
-#: Reads the metrics of a commit as ``{path: {flat_key: value}}`` (mlratchet.metrics).
+#: Reads the metrics of a commit as ``{path: {flat_key: value}}``: by default
+#: :func:`mlratchet.metrics.read_metrics`, the one reader of metrics as DVC reads them.
 MetricsReader = Callable[[Path, str], Mapping[str, Mapping[str, Any]]]
 
 
@@ -408,10 +409,11 @@ def _subject(
     read_metrics: MetricsReader | None, root: Path, version: str, commit: str
 ) -> tuple[Subject, Mapping[str, Mapping[str, Any]] | None]:
     """The version's metrics for the gates (a file that cannot be read fails them, reported)."""
-    if read_metrics is None:
-        return Subject(version, commit, None, "no metrics reader"), None
+    from mlratchet.metrics import read_metrics as default_reader
+
+    reader = read_metrics or default_reader
     try:
-        metrics = read_metrics(root, commit)
+        metrics = reader(root, commit)
     except BadInputError as exc:
         return Subject(version, commit, None, str(exc)), None
     return Subject(version, commit, flat_metrics(metrics)), metrics

@@ -302,3 +302,61 @@ def test_same_tag_to_the_same_target_is_idempotent(project: Path) -> None:
     again = create_tag(project, "fd@v5.0.0", v1, "another message", ident)
     assert first.created and not again.created
     assert again.object == first.object == tags(project)["fd@v5.0.0"]
+
+
+METRIC_POLICY = """\
+ratchet:
+  metrics:
+    model.val.auc: {direction: higher, tolerance: 0.005}
+  registry:
+    fd:
+      stages:
+        - name: staging
+          verified: false
+          contract: false
+          thresholds: {model.val.auc: {min: 0.71}}
+          compare: {model.val.auc: {}}
+"""
+
+
+def test_metric_gates_read_each_commits_metrics(project: Path) -> None:
+    """Thresholds and the comparison read the metrics each commit records (mlratchet.metrics)."""
+    v1, v2, v3 = commits(project)
+    set_policy(project, METRIC_POLICY)
+    low = registry.promote(project, "fd", "staging", rev=v1)
+    assert low.outcome == "refused"
+    assert [(g.gate, g.actual, g.result) for g in low.gates if g.gate == "model.val.auc"] == [
+        ("model.val.auc", "0.7", "fail")
+    ]
+    first = registry.promote(project, "fd", "staging", rev=v2)
+    assert first.outcome == "promoted"
+    assert [g.result for g in first.gates if g.gate == "vs staging"] == ["skip"]
+    better = registry.promote(project, "fd", "staging", rev=v3)
+    assert better.outcome == "promoted"
+    row = next(g for g in better.gates if g.gate == "model.val.auc vs staging")
+    assert (row.actual, row.result) == ("+0.03: 0.72 (v0.0.1) -> 0.75, improved", "pass")
+    assert better.card is not None
+    assert better.card["metrics"] == {
+        "metrics/metrics.json": {"model.val.auc": 0.75, "model.val.loss": 0.25}
+    }
+    back = registry.promote(project, "fd", "staging", version="v0.0.1")
+    assert back.outcome == "refused"
+    row = next(g for g in back.gates if g.gate == "model.val.auc vs staging")
+    assert row.actual == "-0.03: 0.75 (v0.0.2) -> 0.72, regressed"
+
+
+def test_a_nan_metric_fails_the_finite_gate(project: Path) -> None:
+    """A commit whose metrics contain NaN cannot be promoted (finite metrics gate)."""
+    from registry_project import OPEN_POLICY
+
+    from helpers import commit_all, dvc
+
+    gen(project, {"params.yaml": f"train:\n  quality: .nan\n{OPEN_POLICY}"})
+    dvc(project, "repro", "-q")
+    commit_all(project, "a broken model")
+    set_policy(project, METRIC_POLICY)
+    result = registry.promote(project, "fd", "staging")
+    assert result.outcome == "refused"
+    finite = next(g for g in result.gates if g.gate == "finite metrics")
+    assert finite.result == "fail"
+    assert "model.val.auc = NaN" in finite.actual
