@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "promote": "mlratchet.cli.registry:promote",
     "register": "mlratchet.cli.registry:register",
     "registry": "mlratchet.cli.registry:registry",
+    "repro": "mlratchet.cli.repro:repro",
+    "verify": "mlratchet.cli.verify:verify",
 }
 
 EXIT_CODES_HELP = """\b

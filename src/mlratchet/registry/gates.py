@@ -174,7 +174,8 @@ def _verified_row(evidence: Evidence) -> GateRow:
         return GateRow("verified", required, actual, "fail")
     if record.get("ok") is True:
         return GateRow("verified", required, "ok", "pass")
-    return GateRow("verified", required, "verify said not reproducible", "fail")
+    verdict = record.get("verdict", "not ok")
+    return GateRow("verified", required, f"ratchet verify said: {verdict}", "fail")
 
 
 def _contract_row(evidence: Evidence) -> GateRow:

@@ -180,13 +180,22 @@ def _resolve_commit(root: Path, rev: str) -> str:
 
 
 def _verify_model(root: Path, artifact: str, commit: str) -> tuple[str, str, str]:
-    """Re-hash the artifact at ``commit``: (path, md5, where it was read)."""
+    """Re-hash the artifact at ``commit``: (path, md5, where its bytes were read).
+
+    At HEAD with the file in the work tree, the work-tree file must match (a modified model is
+    exit 3 even if the cache is intact); otherwise the bytes are found and re-hashed by
+    :func:`mlratchet.integrity.verify_output` (the work tree if it holds that revision's
+    bytes, else the DVC cache).
+    """
+    from mlratchet.integrity import verify_entry, verify_output
+
     declared = declared_artifact(root, artifact, commit)
     entry = artifact_entry(root, declared, commit)
-    from mlratchet.integrity import verify_committed
-
-    where = verify_committed(root, entry, in_workspace=commit == head(root))
-    return entry.path, str(entry.md5), where
+    if commit == head(root) and (root / entry.path).exists():
+        verify_entry(root, entry)
+        return entry.path, str(entry.md5), "workspace"
+    verified = verify_output(root, entry.path, commit)
+    return entry.path, verified.md5, "workspace" if verified.in_workspace else "cache"
 
 
 def _wait_for_clock(root: Path, state: RegistryState, artifact: str) -> tuple[str, int]:

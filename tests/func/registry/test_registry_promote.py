@@ -106,10 +106,10 @@ def test_corrupt_cache_object_of_an_older_revision_is_exit_3(project: Path) -> N
     obj = dvclock.cache_path(project, entry)
     obj.chmod(0o644)
     obj.write_text("flipped\n")
-    with pytest.raises(IntegrityError, match="DVC cache object hashes to"):
+    with pytest.raises(IntegrityError, match=r"its DVC cache object .* hashes to"):
         registry.register(project, "fd", rev=v1)
     obj.unlink()
-    with pytest.raises(BadInputError, match="not in the local DVC cache; run `dvc fetch`"):
+    with pytest.raises(BadInputError, match="is not in the local DVC cache; run `dvc pull`"):
         registry.register(project, "fd", rev=v1)
     assert tags(project) == {}
 
@@ -188,11 +188,12 @@ def test_verified_gate_reads_the_verify_note(project: Path) -> None:
     _strict(project)
     head = git(project, "rev-parse", "HEAD")
     lock_md5 = hashlib.md5((project / "dvc.lock").read_bytes()).hexdigest()  # noqa: S324
-    notes.update(project, head, "verify", {"ok": False, "rev": head, "lock_md5": lock_md5})
+    record = {"ok": False, "verdict": "not-reproduced", "rev": head, "lock_md5": lock_md5}
+    notes.update(project, head, "verify", record)
     refused = registry.promote(project, "fd", "staging")
     assert refused.outcome == "refused"
     assert [g.actual for g in refused.gates if g.gate == "verified"] == [
-        "verify said not reproducible"
+        "ratchet verify said: not-reproduced"
     ]
     notes.update(project, head, "verify", {"ok": True, "rev": head, "lock_md5": "0" * 32})
     stale = registry.promote(project, "fd", "staging")
