@@ -16,6 +16,9 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 COMMANDS: dict[str, str] = {
     "metrics": "mlratchet.cli.metrics:metrics",
     "params": "mlratchet.cli.params:params",
+    "promote": "mlratchet.cli.registry:promote",
+    "register": "mlratchet.cli.registry:register",
+    "registry": "mlratchet.cli.registry:registry",
     "repro": "mlratchet.cli.repro:repro",
     "verify": "mlratchet.cli.verify:verify",
 }
