@@ -95,8 +95,16 @@ def advance(params_file: Path | str = PARAMS_FILE, *, through: int | None = None
     target = through if through is not None else min(before.end + 1, LAST_MONTH)
     after = shifted(before, target)
     if after != before:
-        _write(Path(params_file), after)
+        write(params_file, after)
     return Advance(before, after)
+
+
+def write(params_file: Path | str, window: Window) -> None:
+    """Set the window in a params file as given (no forward-only check: for setting up a demo)."""
+    from mlratchet.params import PrepareParams
+
+    PrepareParams(15, window.train, window.val, window.test)  # the stages' own validation
+    _write(Path(params_file), window)
 
 
 def _write(path: Path, window: Window) -> None:
