@@ -15,6 +15,9 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
     "params": "mlratchet.cli.params:params",
+    # issue 6: contracts and monitoring
+    "contract": "mlratchet.cli.contract:contract",
+    "validate": "mlratchet.cli.validate:validate",
 }
 
 EXIT_CODES_HELP = """\b
