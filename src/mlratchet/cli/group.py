@@ -18,6 +18,9 @@ COMMANDS: dict[str, str] = {
     # issue 6: contracts and monitoring
     "contract": "mlratchet.cli.contract:contract",
     "validate": "mlratchet.cli.validate:validate",
+    "monitor": "mlratchet.cli.monitor:monitor",
+    "batch": "mlratchet.cli.monitor:batch",
+    "monitor-months": "mlratchet.cli.monitor:monitor_months",
 }
 
 EXIT_CODES_HELP = """\b
