@@ -440,7 +440,7 @@ def _parse(text: Any, kind: str) -> tuple[Any, list[int]]:
             integral = np.isfinite(numbers.to_numpy(dtype=float)) & (
                 numbers.to_numpy(dtype=float) % 1 == 0
             )
-            ok &= integral
+            ok = ok & integral
         values = pa.array(numbers.where(ok), type=pa.float64(), from_pandas=True)
         if kind == "integer":
             values = values.cast(pa.int64())

@@ -50,6 +50,9 @@ class Histogram:
 
     edges: np.ndarray
     counts: np.ndarray = field(init=False)
+    #: Of each bin's count, the values equal to its right edge (a point mass the CDF at the
+    #: edge already holds exactly: ties, counts, rounded data).
+    at_edge: np.ndarray = field(init=False)
     n: int = 0
     mean: float = 0.0
     m2: float = 0.0  # sum of squared deviations from the mean
@@ -60,6 +63,7 @@ class Histogram:
         import numpy as np
 
         self.counts = np.zeros(len(self.edges) + 1, dtype=np.int64)
+        self.at_edge = np.zeros(len(self.edges) + 1, dtype=np.int64)
 
     def add(self, finite: np.ndarray) -> None:
         """Count a chunk of finite values (any order)."""
@@ -69,6 +73,9 @@ class Histogram:
             return
         where = np.searchsorted(self.edges, finite, side="left")
         self.counts += np.bincount(where, minlength=len(self.counts))
+        if len(self.edges):
+            on_edge = self.edges[np.minimum(where, len(self.edges) - 1)] == finite
+            self.at_edge += np.bincount(where[on_edge], minlength=len(self.counts))
         k = len(finite)
         mean = float(finite.mean())
         m2 = float(((finite - mean) ** 2).sum())
@@ -103,21 +110,26 @@ def compare(ref: Histogram, cur: Histogram, psi_edges: np.ndarray) -> Estimate:
 
     if ref.n == 0 or cur.n == 0:
         return Estimate(KS(0.0, 1.0), 0.0, 0.0, 0.0, 0.0)
-    ref_mass = ref.counts / ref.n
-    cur_mass = cur.counts / cur.n
-    # CDF gap at each edge (right-closed bins: F(e_k) counts bins 0..k).
+    # Mass strictly inside each bin (not on its right edge): only there can the CDFs move
+    # between two edges where the gap is known exactly.
+    ref_inside = (ref.counts - ref.at_edge) / ref.n
+    cur_inside = (cur.counts - cur.at_edge) / cur.n
+    # CDF gap at each edge (right-closed bins: F(e_k) counts bins 0..k), and just below it.
     gaps = np.cumsum(ref.counts)[:-1] / ref.n - np.cumsum(cur.counts)[:-1] / cur.n
+    below = gaps - (ref.at_edge[:-1] / ref.n - cur.at_edge[:-1] / cur.n)
     statistic = float(np.abs(gaps).max(initial=0.0))
-    inside = np.maximum(ref_mass, cur_mass)
-    left = np.concatenate([[0.0], np.abs(gaps)])  # the gap where each bin starts
-    upper = float(min(1.0, (left + inside).max()))
+    left = np.concatenate([[0.0], gaps])  # the gap where each bin starts
+    upper = float(
+        min(1.0, max(statistic, (np.abs(left) + np.maximum(ref_inside, cur_inside)).max()))
+    )
 
     low, high = min(ref.low, cur.low), max(ref.high, cur.high)
     bounds = np.concatenate([[low], np.clip(ref.edges, low, high), [high]])
     widths = np.diff(bounds)
-    at_edges = np.concatenate([[0.0], np.abs(gaps), [0.0]])
-    distance = float(np.sum(widths * (at_edges[:-1] + at_edges[1:]) / 2))
-    error = float(np.sum(widths * (ref_mass + cur_mass)))
+    start = np.abs(left)
+    end = np.abs(np.concatenate([below, [0.0]]))
+    distance = float(np.sum(widths * (start + end) / 2))
+    error = float(np.sum(widths * (ref_inside + cur_inside)))
 
     fine_to_psi = np.searchsorted(psi_edges, ref.edges, side="left")
     # Fine bin k is (e_{k-1}, e_k]; its PSI bin is the number of PSI edges below e_k.
