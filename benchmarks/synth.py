@@ -56,7 +56,20 @@ _SD = {0: 10.0, 1: 1.6, 2: 2.9, 3: 2.0}  # approximate sd of each family
 
 
 def numeric_column(i: int, rng: np.random.Generator, n: int, current: bool) -> np.ndarray:
-    """One numeric column, with the shift the table above gives it in the current batch."""
+    """One numeric column, with the shift the table above gives it in the current batch.
+
+    Counts (every fourth column) stay integers: their shifts move the Poisson rate, and their
+    scale change is rounded, so a shifted count column is still a count column.
+    """
+    if i % 4 == 3:
+        rate = 4.0 + (0.04 if current and 5 <= i < 10 else 0.0)
+        rate += 1.0 if current and 10 <= i < 15 else 0.0
+        counts = rng.poisson(rate, n).astype(np.float64)
+        if current and i >= 15:
+            counts = np.round(4.0 + (counts - 4.0) * 1.6).clip(0)
+        if i % 5 == 0:
+            counts[rng.random(n) < 0.01] = np.nan
+        return counts
     values = _family(i, rng, n)
     if current and 5 <= i < 10:
         values = values + 0.02 * _SD[i % 4]

@@ -179,7 +179,9 @@ def _parquet_chunks(
 
     try:
         if whole:
-            yield Chunk(pq.read_table(path, columns=columns, read_dictionary=dictionary), 0)
+            # ParquetFile.read, not pq.read_table: the latter imports pandas (half a second).
+            parquet = pq.ParquetFile(path, read_dictionary=dictionary)
+            yield Chunk(parquet.read(columns=columns, use_threads=True), 0)
             return
         parquet = pq.ParquetFile(path, read_dictionary=dictionary)
         offset = 0

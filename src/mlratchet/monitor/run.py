@@ -578,6 +578,9 @@ def monitor(
 ) -> MonitorResult:
     """Compare a batch with the reference (a file, or the model's training rows)."""
     from mlratchet.contracts import open_data
+    from mlratchet.drift.numeric import prefetch_scipy_stats
+
+    prefetch_scipy_stats()
 
     cur_data = open_data(Path(current), contract)
     if stream is None:
