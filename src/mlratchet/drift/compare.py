@@ -80,7 +80,7 @@ def chart_edges(sample: np.ndarray) -> np.ndarray:
 
     if len(sample) == 0:
         return np.empty(0)
-    low, high = np.quantile(sample, [0.005, 0.995])
+    low, high = numeric.sorted_quantiles(sample, np.array([0.005, 0.995]))
     if high <= low:
         return np.unique(np.array([low]))
     return np.linspace(low, high, CHART_BINS + 1)
@@ -121,10 +121,13 @@ def _numeric_exact(
     if len(ref_values) == 0 or len(cur_values) == 0:
         return {}, _edge_labels(edges), ref_chart, cur_chart
     statistic, distance = numeric.ks_wasserstein(ref_values, cur_values)
-    ks = numeric.ks_result(statistic, ref_values, cur_values)
     psi_edges = numeric.quantile_edges(ref_values, bins)
+    if max(len(ref_values), len(cur_values)) <= numeric.KS_EXACT_MAX_N:
+        small = (ref_values, cur_values)  # scipy's exact method needs the values themselves
+    else:
+        small = None
     stats = {
-        "ks": {"statistic": ks.statistic, "p_value": ks.p_value},
+        "ks": _PendingKS(statistic, len(ref_values), len(cur_values), small),
         "psi": numeric.psi_from_counts(
             numeric.bin_counts(ref_values, psi_edges), numeric.bin_counts(cur_values, psi_edges)
         ),
@@ -144,11 +147,9 @@ def _numeric_stream(
         return {}, labels, ref.chart_counts, cur.chart_counts
     estimate = histogram.compare(ref.histogram, cur.histogram, ref.edges.psi)
     stats = {
-        "ks": {
-            "statistic": estimate.ks.statistic,
-            "p_value": estimate.ks.p_value,
-            "upper": estimate.ks_upper,
-        },
+        "ks": _PendingKS(
+            estimate.ks.statistic, ref.histogram.n, cur.histogram.n, None, estimate.ks_upper
+        ),
         "psi": estimate.psi,
         "wasserstein": estimate.wasserstein,
         "wasserstein_error": estimate.wasserstein_error,
@@ -182,6 +183,31 @@ def _categorical(
         "new_category_count": len(new),
     }
     return stats, labels, ref_chart, cur_chart
+
+
+@dataclass(frozen=True)
+class _PendingKS:
+    """A KS statistic whose p-value is computed after every column's statistics.
+
+    The p-value needs scipy.stats, which takes a second to import: it is imported in the
+    background while the columns are sorted and merged, and waited for only at the end.
+    """
+
+    statistic: float
+    n: int
+    m: int
+    values: tuple[Any, Any] | None
+    upper: float | None = None
+
+    def resolve(self) -> dict[str, Any]:
+        if self.values is not None:
+            ks = numeric.ks_result(self.statistic, *self.values)
+        else:
+            ks = numeric.KS(self.statistic, numeric.ks_p_value(self.statistic, self.n, self.m))
+        out = {"statistic": ks.statistic, "p_value": ks.p_value}
+        if self.upper is not None:
+            out["upper"] = self.upper
+        return out
 
 
 def _clean(value: Any) -> Any:
@@ -251,18 +277,26 @@ def compare(
 
     rules = rules or {}
 
-    def one(name: str) -> tuple[ColumnDrift, Chart]:
-        kind = ref.kinds[name]
+    def measure(name: str) -> tuple[dict[str, Any], list[str], Any, Any]:
         ref_col, cur_col = ref.columns[name], cur.columns[name]
         if isinstance(ref_col, CategoricalColumn) and isinstance(cur_col, CategoricalColumn):
-            stats, labels, ref_chart, cur_chart = _categorical(ref_col, cur_col)
-        elif isinstance(ref_col, NumericColumn) and isinstance(cur_col, NumericColumn):
+            return _categorical(ref_col, cur_col)
+        if isinstance(ref_col, NumericColumn) and isinstance(cur_col, NumericColumn):
             if ref.stream:
-                stats, labels, ref_chart, cur_chart = _numeric_stream(ref_col, cur_col)
-            else:
-                stats, labels, ref_chart, cur_chart = _numeric_exact(ref_col, cur_col, policy.bins)
-        else:
-            raise TypeError(f"column {name!r} has different kinds on the two sides")
+                return _numeric_stream(ref_col, cur_col)
+            found = _numeric_exact(ref_col, cur_col, policy.bins)
+            cur_col.release()
+            return found
+        raise TypeError(f"column {name!r} has different kinds on the two sides")
+
+    def one(
+        name: str, measured: tuple[dict[str, Any], list[str], Any, Any]
+    ) -> tuple[ColumnDrift, Chart]:
+        kind = ref.kinds[name]
+        ref_col, cur_col = ref.columns[name], cur.columns[name]
+        stats, labels, ref_chart, cur_chart = measured
+        if isinstance(stats.get("ks"), _PendingKS):
+            stats = {**stats, "ks": stats["ks"].resolve()}
         statistic, threshold = rules.get(name) or verdict.effect_rule(kind, policy)
         entry = judge(
             name,
@@ -283,7 +317,8 @@ def compare(
     names = list(ref.kinds)
     workers = max(1, min(threads or os.cpu_count() or 1, len(names)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(one, names))
+        measured = list(pool.map(measure, names))
+    results = [one(name, found) for name, found in zip(names, measured, strict=True)]
     return Comparison(
         columns=[entry for entry, _ in results],
         charts={entry["column"]: chart for entry, chart in results},

@@ -40,7 +40,9 @@ def fine_edges(sample: np.ndarray, psi_edges: np.ndarray, bins: int = FINE_BINS)
 
     if len(sample) == 0:
         return np.asarray(psi_edges, dtype=np.float64)
-    quantiles = np.quantile(sample, np.arange(1, bins) / bins)
+    from mlratchet.drift.numeric import sorted_quantiles
+
+    quantiles = sorted_quantiles(sample, np.arange(1, bins) / bins)
     return np.unique(np.concatenate([quantiles, psi_edges]))
 
 

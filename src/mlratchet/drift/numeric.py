@@ -169,6 +169,25 @@ def normalised(distance: float, ref_std: float) -> float:
     return distance / max(ref_std, STD_FLOOR)
 
 
+def sorted_quantiles(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles of a *sorted* sample by numpy's default ("linear", Hyndman-Fan 7) definition.
+
+    ``np.quantile`` partitions the whole array first; on sorted data the two neighbours of each
+    virtual index ``(n - 1) p`` are already in place, so this reads them directly.
+    """
+    import numpy as np
+
+    position = (len(values) - 1) * np.asarray(probs, dtype=np.float64)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, len(values) - 1)
+    weight = position - below
+    low, high = values[below], values[above]
+    step = high - low
+    # Interpolate from the nearer neighbour, as numpy does, so the values agree to the bit.
+    found: np.ndarray = np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
+    return found
+
+
 def quantile_edges(ref: np.ndarray, bins: int) -> np.ndarray:
     """The interior edges of ``bins`` quantile bins of a sorted sample, duplicates merged."""
     import numpy as np
@@ -176,7 +195,7 @@ def quantile_edges(ref: np.ndarray, bins: int) -> np.ndarray:
     if len(ref) == 0:
         return np.empty(0, dtype=np.float64)
     probs = np.arange(1, bins) / bins
-    return np.unique(np.quantile(ref, probs))
+    return np.unique(sorted_quantiles(ref, probs))
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -133,12 +133,27 @@ def category_counts(column: Any) -> tuple[dict[str, int], int, int]:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
+        return _dictionary_counts(column)
     nulls = column.null_count
     found = pc.value_counts(column.drop_null())
     keys = found.field("values").to_pylist()
     numbers = found.field("counts").to_pylist()
     return {_label(k): int(c) for k, c in zip(keys, numbers, strict=True)}, nulls, len(column)
+
+
+def _dictionary_counts(column: Any) -> tuple[dict[str, int], int, int]:
+    """Counts of a dictionary-encoded chunk: a bincount of its codes, no strings touched."""
+    import numpy as np
+
+    nulls = column.null_count
+    codes = column.indices.drop_null().to_numpy(zero_copy_only=False)
+    counts = np.bincount(codes, minlength=len(column.dictionary))
+    found: dict[str, int] = {}
+    for label, count in zip(column.dictionary.to_pylist(), counts.tolist(), strict=True):
+        if count:
+            key = _label(label)
+            found[key] = found.get(key, 0) + int(count)
+    return found, nulls, len(column)
 
 
 def _label(value: Any) -> str:
@@ -149,7 +164,11 @@ def _label(value: Any) -> str:
 
 @dataclass
 class NumericColumn:
-    """One numeric column of one side."""
+    """One numeric column of one side.
+
+    In exact mode the counts are complete once :meth:`sorted_values` has run (the comparison
+    runs it); in stream mode, after every chunk.
+    """
 
     counts: Counts = field(default_factory=Counts)
     chunks: list[np.ndarray] = field(default_factory=list)  # exact mode
@@ -159,30 +178,48 @@ class NumericColumn:
     _sorted: np.ndarray | None = None
 
     def add(self, column: Any) -> None:
-        """Count a chunk."""
+        """Count a chunk (exact mode: keep its values; they are counted when sorted)."""
         import numpy as np
 
         values, nulls = numeric_values(column)
-        finite = count_numeric(values, nulls, self.counts)
         if self.histogram is None or self.edges is None or self.chart_counts is None:
-            self.chunks.append(finite)  # boolean indexing copied it: the chunk can go
+            self.chunks.append(values)
+            self.counts.null += nulls
             return
+        finite = count_numeric(values, nulls, self.counts)
         self.histogram.add(finite)
         where = np.searchsorted(self.edges.chart, finite, side="left")
         self.chart_counts += np.bincount(where, minlength=len(self.chart_counts))
 
+    def release(self) -> None:
+        """Drop the sorted values (a current batch's are not needed once compared)."""
+        self._sorted = None
+        self.chunks = []
+
     def sorted_values(self) -> np.ndarray:
-        """Every finite value, sorted (exact mode); computed once."""
+        """Every finite value, sorted (exact mode); computed once, and the counts with it.
+
+        One sort does both: numpy sorts -inf first and NaN (nulls included) last, so the
+        non-finite values are counted by binary search at the ends.
+        """
         import numpy as np
 
         if self._sorted is None:
             if len(self.chunks) == 1:
-                values = self.chunks[0]
+                values = np.sort(self.chunks[0])  # a copy: the chunk may be Arrow's memory
             else:
                 values = np.concatenate(self.chunks) if self.chunks else np.empty(0)
-            values.sort()
-            self._sorted = values
+                values.sort()
             self.chunks = []
+            first = int(np.searchsorted(values, -np.inf, side="right"))
+            finite_end = int(np.searchsorted(values, np.inf, side="left"))
+            nan_start = int(np.searchsorted(values, np.nan, side="left"))
+            counts = self.counts
+            counts.rows += len(values)
+            counts.neginf += first
+            counts.posinf += nan_start - finite_end
+            counts.nan += len(values) - nan_start - counts.null
+            self._sorted = values[first:finite_end]
         return self._sorted
 
 

@@ -106,15 +106,32 @@ class Input:
             return self.table.schema.field(name).type
         return self.data.types[name] if self.data else None
 
-    def chunks(self, columns: list[str], stream: bool) -> Iterator[Any]:
-        """Chunks of the given columns (``Chunk`` objects for a file, tables otherwise)."""
+    def chunks(
+        self, columns: list[str], stream: bool, dictionary: list[str] | None = None
+    ) -> Iterator[Any]:
+        """Chunks of the given columns (``Chunk`` objects for a file, tables otherwise).
+
+        ``dictionary``: text columns to read dictionary-encoded from Parquet (categories are
+        then counted from their codes).
+        """
         from mlratchet.contracts.reading import Chunk
 
         if self.table is not None:
             yield Chunk(self.table.select(columns), 0)
             return
         if self.data is not None:
-            yield from self.data.chunks(columns, whole=not stream)
+            yield from self.data.chunks(columns, whole=not stream, dictionary=dictionary)
+
+    def text_columns(self, names: list[str]) -> list[str]:
+        """Those of ``names`` that are text (string) columns."""
+        import pyarrow as pa
+
+        return [
+            n
+            for n in names
+            if pa.types.is_string(self.arrow_type(n))
+            or pa.types.is_large_string(self.arrow_type(n))
+        ]
 
     def sample(self, columns: list[str]) -> Iterator[Any]:
         """Evenly spaced row groups (a file), or everything (a table)."""
@@ -399,7 +416,9 @@ def reference(
         )
     inputs, scores = Side(kinds, input_edges), Side(score_kinds, score_edges)
     training_features = Side(feature_kinds, feature_edges)
-    for chunk in ref.chunks(needed, stream):
+    # With a model, its features step wants plain strings; without, codes are cheaper.
+    text = ref.text_columns(list(kinds)) if served is None else None
+    for chunk in ref.chunks(needed, stream, text):
         inputs.add({n: chunk.table.column(n) for n in kinds})
         if served is not None:
             scores.add({SCORE: served.serve(chunk.table)[1]})
@@ -490,7 +509,8 @@ def check_batch(
     predictions = Counts()
     validator = Validator(contract, cur.data) if contract is not None and cur.data else None
     columns = list(dict.fromkeys([*ref.needed, *(validator.columns if validator else [])]))
-    for chunk in cur.chunks(columns, ref.stream):
+    text = cur.text_columns(list(kinds)) if served is None else None
+    for chunk in cur.chunks(columns, ref.stream, text):
         cur_inputs.add({n: chunk.table.column(n) for n in kinds})
         if validator is not None:
             validator.feed(chunk)
