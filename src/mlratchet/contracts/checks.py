@@ -122,29 +122,27 @@ class _Tally:
         room = EXAMPLES - len(self.examples)
         if room <= 0 or len(positions) == 0:
             return
-        take = positions[:room]
-        values = column.take(take).to_pylist()
-        for pos, value in zip(take.tolist(), values, strict=True):
+        for pos in positions[:room].tolist():
+            value = column.slice(pos, 1).to_pylist()[0]
             row = (
                 int(chunk.row_numbers[pos]) if chunk.row_numbers is not None else chunk.offset + pos
             )
             self.examples.append({"row": row, "value": json_value(value)})
 
 
-def _positions(mask: Any) -> np.ndarray:
-    """Row positions where a boolean Arrow mask is true (nulls count as false)."""
+def _positions(mask: np.ndarray) -> np.ndarray:
+    """Row positions where a boolean mask is true."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    if isinstance(mask, pa.ChunkedArray):
-        mask = mask.combine_chunks()
-    indices = pc.indices_nonzero(pc.fill_null(mask, False))
-    return np.asarray(indices.to_numpy(), dtype=np.int64)
+    return np.flatnonzero(mask)
 
 
 class _ColumnCheck:
-    """The value rules of one column, fed chunk by chunk."""
+    """The value rules of one column, fed chunk by chunk.
+
+    Numbers are checked with numpy on the Arrow buffers, text through its dictionary (each
+    distinct value once); nothing converts values to Python objects except the examples.
+    """
 
     def __init__(self, name: str, rule: Column, unparsed: Any = None) -> None:
         self.name = name
@@ -154,12 +152,7 @@ class _ColumnCheck:
         self.missing = 0
         self.rows = 0
         self.unique_chunks: list[Any] = []
-        self.unique_offsets: list[int] = []
-        self.value_set: Any = None
-        if rule.categories is not None:
-            import pyarrow as pa
-
-            self.value_set = pa.array(list(rule.categories), type=pa.string())
+        self.categories = frozenset(rule.categories) if rule.categories is not None else None
 
     def tally(self, rule: str, expected: Any) -> _Tally:
         return self.tallies.setdefault(rule, _Tally(expected))
@@ -167,104 +160,92 @@ class _ColumnCheck:
     def feed(self, column: Any, chunk: Chunk) -> None:
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks()
+        from mlratchet import arrays
+
+        column = arrays.flat(column)
         self.rows += len(column)
-        missing_mask = None
-        missing = column.null_count
-        is_float = pa.types.is_floating(column.type)
-        if is_float:
-            nan = pc.is_nan(column)
-            nan_count = pc.sum(nan).as_py() or 0
-            if nan_count:
-                missing += nan_count
-                missing_mask = pc.or_kleene(nan, pc.is_null(column))
-        if missing and self.unparsed is not None and len(self.unparsed):
+        numeric = self.rule.type in NUMERIC_TYPES and (
+            pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+        )
+        values = None
+        if numeric:
+            values, _ = arrays.as_float(column)
+            missing_mask = np.isnan(values)
+        else:
+            present = arrays.valid(column)
+            missing_mask = ~present if present is not None else None
+        if missing_mask is not None and self.unparsed is not None and len(self.unparsed):
             # Values that did not parse read as null; they are failures already, not gaps.
-            keep = np.ones(len(column), dtype=bool)
-            keep[self.unparsed] = False
-            base = missing_mask if missing_mask is not None else pc.is_null(column)
-            missing_mask = pc.and_(base, pa.array(keep))
-            missing = pc.sum(missing_mask).as_py() or 0
-        if missing:
-            if missing_mask is None:
-                missing_mask = pc.is_null(column)
+            missing_mask = missing_mask.copy()
+            missing_mask[self.unparsed] = False
+        if missing_mask is not None and missing_mask.any():
+            positions = _positions(missing_mask)
             if not self.rule.nullable:
-                self.tally("not_null", "no missing values").add(
-                    _positions(missing_mask), column, chunk
-                )
-            self.missing += missing
+                self.tally("not_null", "no missing values").add(positions, column, chunk)
+            self.missing += len(positions)
             if self.rule.max_null_rate is not None:
-                self._missing_examples(missing_mask, column, chunk)
-        if self.rule.type in NUMERIC_TYPES:
-            self._numeric(column, chunk, is_float)
+                self.tallies.setdefault("_missing", _Tally(None)).add(positions, column, chunk)
+        if values is not None:
+            self._numeric(values, column, chunk)
         elif self.rule.type == "string":
             self._strings(column, chunk)
         if self.rule.unique:
             self.unique_chunks.append(column)
-            self.unique_offsets.append(chunk.offset)
 
-    def _missing_examples(self, mask: Any, column: Any, chunk: Chunk) -> None:
-        # Kept for the max_null_rate failure, decided at the end.
-        tally = self.tallies.setdefault("_missing", _Tally(None))
-        tally.add(_positions(mask), column, chunk)
+    def _numeric(self, values: np.ndarray, column: Any, chunk: Chunk) -> None:
+        import numpy as np
 
-    def _numeric(self, column: Any, chunk: Chunk, is_float: bool) -> None:
-        import pyarrow.compute as pc
-
-        extremes = pc.min_max(column).as_py()
-        low, high = extremes["min"], extremes["max"]
-        if low is None:
+        if not len(values):
             return
-        inf = float("inf")
-        if is_float and (high == inf or low == -inf) and self.rule.finite:
-            mask = pc.is_inf(column)
-            self.tally("finite", "finite").add(_positions(mask), column, chunk)
+        low, high = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+        if np.isnan(low):
+            return  # every value is missing
+        infinite = high == np.inf or low == -np.inf
+        if infinite and self.rule.finite:
+            self.tally("finite", "finite").add(_positions(np.isinf(values)), column, chunk)
+        finite = np.isfinite(values) if infinite else None
         if self.rule.min is not None and low < self.rule.min:
-            mask = pc.and_(pc.less(column, self.rule.min), pc.is_finite(column))
+            mask = values < self.rule.min
+            mask = mask & finite if finite is not None else mask
             self.tally("min", self.rule.min).add(_positions(mask), column, chunk)
         if self.rule.max is not None and high > self.rule.max:
-            mask = pc.and_(pc.greater(column, self.rule.max), pc.is_finite(column))
+            mask = values > self.rule.max
+            mask = mask & finite if finite is not None else mask
             self.tally("max", self.rule.max).add(_positions(mask), column, chunk)
 
     def _strings(self, column: Any, chunk: Chunk) -> None:
+        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self.value_set is None and self.rule.pattern is None:
+        from mlratchet import arrays
+
+        if self.categories is None and self.rule.pattern is None:
             return
-        if pa.types.is_dictionary(column.type):
-            dictionary, indices = column.dictionary, column.indices
-        else:
-            dictionary, indices = None, None
-        if self.value_set is not None:
-            if dictionary is not None:
-                bad_words = pc.invert(pc.is_in(dictionary, value_set=self.value_set))
-                bad_codes = pc.indices_nonzero(bad_words)
-                if len(bad_codes):
-                    mask = pc.is_in(indices, value_set=bad_codes.cast(indices.type))
-                    self.tally("categories", list(self.rule.categories or ())).add(
-                        _positions(mask), column, chunk
-                    )
-            else:
-                inside = pc.is_in(column, value_set=self.value_set)
-                mask = pc.and_(pc.invert(inside), pc.is_valid(column))
-                self.tally("categories", list(self.rule.categories or ())).add(
-                    _positions(mask), column, chunk
-                )
+        encoded = column if pa.types.is_dictionary(column.type) else column.dictionary_encode()
+        words = encoded.dictionary
+        bad_categories = bad_pattern = None
+        if self.categories is not None:
+            allowed = self.categories
+            bad_categories = [i for i, w in enumerate(words.to_pylist()) if w not in allowed]
         if self.rule.pattern is not None:
-            pattern = f"^(?:{self.rule.pattern})$"
-            target = dictionary if dictionary is not None else column
-            matched = pc.match_substring_regex(target, pattern=pattern)
-            bad = pc.and_(pc.invert(matched), pc.is_valid(target))
-            if dictionary is not None:
-                bad_codes = pc.indices_nonzero(bad)
-                if not len(bad_codes):
-                    return
-                bad = pc.is_in(indices, value_set=bad_codes.cast(indices.type))
-            self.tally("pattern", self.rule.pattern).add(_positions(bad), column, chunk)
+            matched = pc.match_substring_regex(words, pattern=f"^(?:{self.rule.pattern})$")
+            bad_pattern = [i for i, ok in enumerate(matched.to_pylist()) if not ok]
+        if not bad_categories and not bad_pattern:
+            return
+        codes = arrays.primitive(encoded.indices)
+        present = arrays.valid(encoded)
+        for rule, bad, expected in (
+            ("categories", bad_categories, list(self.rule.categories or ())),
+            ("pattern", bad_pattern, self.rule.pattern),
+        ):
+            if not bad:
+                continue
+            mask = np.isin(codes, np.asarray(bad, dtype=codes.dtype))
+            if present is not None:
+                mask &= present
+            self.tally(rule, expected).add(_positions(mask), column, chunk)
 
     def finish(self) -> list[Failure]:
         """This column's failures, in rule order."""
@@ -274,42 +255,41 @@ class _ColumnCheck:
             if rate > self.rule.max_null_rate:
                 examples = self.tallies["_missing"].examples
                 failures.append(
-                    _failure(self.name, "max_null_rate", self.rule.max_null_rate, self.missing)
+                    _failure(
+                        self.name, "max_null_rate", self.rule.max_null_rate, self.missing, examples
+                    )
                 )
-                failures[-1]["examples"] = examples
         if self.rule.unique and self.unique_chunks:
             failures.extend(self._unique())
         for rule in ("not_null", "finite", "min", "max", "categories", "pattern"):
             tally = self.tallies.get(rule)
             if tally is not None and tally.count:
                 failures.append(
-                    {
-                        "column": self.name,
-                        "rule": rule,
-                        "expected": _plain(tally.expected),
-                        "count": tally.count,
-                        "examples": tally.examples,
-                    }
+                    _failure(self.name, rule, tally.expected, tally.count, tally.examples)
                 )
         return failures
 
     def _unique(self) -> list[Failure]:
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
+
+        from mlratchet import arrays
 
         chunks = [
             c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
             for c in self.unique_chunks
         ]
-        values = pa.chunked_array(chunks).combine_chunks()
-        codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)
-        valid = values.is_valid().to_numpy(zero_copy_only=False)
-        codes = np.where(valid, codes, -1)
+        values = arrays.flat(pa.chunked_array(chunks))
+        encoded = values.dictionary_encode()
+        codes = arrays.primitive(encoded.indices).astype(np.int64)
+        present = arrays.valid(values)
+        if present is not None:
+            codes = np.where(present, codes, -1)
         _, first = np.unique(codes, return_index=True)
         repeat = np.ones(len(codes), dtype=bool)
         repeat[first] = False
-        repeat &= valid
+        if present is not None:
+            repeat &= present
         positions = np.flatnonzero(repeat)
         if not len(positions):
             return []

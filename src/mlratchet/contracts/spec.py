@@ -104,7 +104,7 @@ def _check_pattern(pattern: str) -> None:
     import pyarrow.compute as pc
 
     try:
-        pc.match_substring_regex(pa.array([""]), pattern=pattern)
+        pc.match_substring_regex(pa.nulls(1, pa.string()), pattern=pattern)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise FieldError("pattern", f"is not a valid RE2 regular expression ({exc})") from None
 
@@ -150,7 +150,23 @@ def _line_of(data: Any, key: str | None) -> int | None:
 
 
 def parse_contract(text: str, source: str) -> Contract:
-    """Parse contract text; every problem names ``source``, the line and the key."""
+    """Parse contract text; every problem names ``source``, the line and the key.
+
+    The text is read by the fast (C) safe loader; only when it holds a mistake is it read again
+    by the round-trip loader, which knows each key's line.
+    """
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe", pure=False).load(text)
+        if isinstance(data, dict):
+            return from_data(Contract, data, source=source)
+    except Exception:  # noqa: S110 - any problem is reported, with its line, by the slow path
+        pass
+    return _parse_with_lines(text, source)
+
+
+def _parse_with_lines(text: str, source: str) -> Contract:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 

@@ -91,16 +91,13 @@ def numeric_values(column: Any) -> tuple[np.ndarray, int]:
     import numpy as np
     import pyarrow as pa
 
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.Array):
-        nulls = column.null_count
+    from mlratchet import arrays
+
+    if isinstance(column, pa.ChunkedArray | pa.Array):
+        column = arrays.flat(column)
         if pa.types.is_dictionary(column.type):
             column = column.dictionary_decode()
-        if not pa.types.is_floating(column.type):
-            column = column.cast(pa.float64())
-        values = column.to_numpy(zero_copy_only=False)
-        return np.asarray(values, dtype=np.float64), nulls
+        return arrays.as_float(column)
     values = np.asarray(column, dtype=np.float64)
     return values, 0
 
@@ -145,8 +142,13 @@ def _dictionary_counts(column: Any) -> tuple[dict[str, int], int, int]:
     """Counts of a dictionary-encoded chunk: a bincount of its codes, no strings touched."""
     import numpy as np
 
+    from mlratchet import arrays
+
     nulls = column.null_count
-    codes = column.indices.drop_null().to_numpy(zero_copy_only=False)
+    codes = arrays.primitive(column.indices)
+    present = arrays.valid(column)
+    if present is not None:
+        codes = codes[present]
     counts = np.bincount(codes, minlength=len(column.dictionary))
     found: dict[str, int] = {}
     for label, count in zip(column.dictionary.to_pylist(), counts.tolist(), strict=True):
