@@ -78,7 +78,8 @@ def merged_cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.nd
 
     ``ref`` and ``cur`` are sorted and non-empty. Within a run of equal values the CDF gap is
     only right at the run's last position (the others are multiplied by a zero width or
-    skipped by :func:`ks_wasserstein`).
+    skipped by :func:`ks_wasserstein`). Temporaries are reused: at a million values a side,
+    every extra array is 16 MB of page faults.
     """
     import numpy as np
 
@@ -87,11 +88,18 @@ def merged_cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.nd
     both = np.concatenate([ref, cur])
     order = np.argsort(both, kind="stable")
     merged = both[order]
+    del both
     from_cur = order >= n
+    del order
     cur_count = np.cumsum(from_cur, dtype=np.int64)
-    ref_count = np.arange(1, n + m + 1, dtype=np.int64) - cur_count
-    gaps = ref_count / n - cur_count / m
-    return merged, gaps
+    del from_cur
+    # F_ref = (position + 1 - cur_count) / n and F_cur = cur_count / m, as scipy divides them.
+    gaps = np.arange(1, n + m + 1, dtype=np.int64)
+    gaps -= cur_count
+    ref_cdf = np.divide(gaps, n)
+    del gaps
+    ref_cdf -= np.divide(cur_count, m)
+    return merged, ref_cdf
 
 
 def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
@@ -100,11 +108,13 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
 
     merged, gaps = merged_cdf_gaps(ref, cur)
     widths = np.diff(merged)
+    del merged
+    np.abs(gaps, out=gaps)
     # The CDFs are right-continuous: their value at a point is the one after its last tie.
-    ends = np.flatnonzero(widths != 0)
-    statistic = max(float(np.abs(gaps[ends]).max(initial=0.0)), abs(float(gaps[-1])))
+    ends = widths != 0
+    statistic = max(float(np.max(gaps[:-1], where=ends, initial=0.0)), float(gaps[-1]))
     # The same dot product scipy's wasserstein_distance takes, so the sums round alike.
-    distance = float(np.vecdot(np.abs(gaps[:-1]), widths))
+    distance = float(np.vecdot(gaps[:-1], widths))
     return statistic, distance
 
 
