@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast lint bench monitor-demo
+.PHONY: help install run verify test test-fast lint bench monitor-demo
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,9 +22,12 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 install: $(VENV)/.installed  ## create .venv with mlratchet, its pinned dependencies and dev tools
 
 run: install  ## install, then run the reference pipeline end to end and push to the local remote
-	dvc repro
+	ratchet repro
 	dvc push --quiet
 	dvc metrics show
+
+verify: install  ## re-run HEAD's pipeline in a sandbox and prove it reproduces dvc.lock bit for bit
+	ratchet verify
 
 test: install  ## install, then run the whole test suite (the end-to-end pipeline included)
 	pytest

@@ -38,6 +38,20 @@ def scratch_copy() -> Path:
     return WORK
 
 
+def floor_repo() -> Path:
+    """A one-stage pipeline with one small dependency: DVC's own no-op floor."""
+    floor = WORK.parent / "floor"
+    shutil.rmtree(floor, ignore_errors=True)
+    floor.mkdir(parents=True)
+    (floor / "in.txt").write_text("x\n")
+    (floor / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    outs: [out.txt]\n"
+    )
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "repro", "-q"]):
+        subprocess.run(cmd, cwd=floor, check=True)
+    return floor
+
+
 def clean_outputs() -> None:
     for rel in ("data/raw", "data/interim", "data/processed", "models", ".dvc/cache", ".dvc/tmp"):
         for path in (WORK / rel).glob("*"):
@@ -62,9 +76,13 @@ def main() -> None:
         env=env,
         before_each=clean_outputs,
     )
+    floor = floor_repo()
     compare(
-        "Reference pipeline no-op: dvc repro",
-        {"dvc repro (no-op)": [dvc, "repro", "--quiet"], "dvc status": [dvc, "status", "--quiet"]},
+        "Reference pipeline no-op: dvc repro, next to DVC's floor (a one-stage pipeline)",
+        {
+            "dvc repro (no-op, reference pipeline)": [dvc, "repro", "--quiet"],
+            "dvc repro (no-op, one-stage floor)": [dvc, "--cd", str(floor), "repro", "--quiet"],
+        },
         runs=args.noop_runs,
         warmup=1,
         cwd=work,

@@ -8,8 +8,16 @@ key or a bad value is :class:`ParamsError` (exit 2) naming it.
     ratchet:
       metrics:                       # per flattened metric key (as DVC flattens it)
         model.val.roc_auc: {direction: higher, tolerance: 0.002}
-        model.val.log_loss: {direction: lower}
-      monitor:                       # production monitoring (see docs/monitoring.md)
+        model.val.log_loss: {direction: lower, rel_tolerance: 0.01}
+      registry:                      # per artifact of dvc.yaml: its stages, in order, and gates
+        flight-delay:
+          stages:
+            - name: staging
+              verified: false        # checks: verified (git note), contract, finite metrics
+              thresholds: {model.val.roc_auc: {min: 0.69}}
+              compare: {model.val.roc_auc: {}}   # vs the version in the stage: no regression
+            - name: production       # requires staging first (requires: [] to allow skipping)
+      monitor:                       # production monitoring (docs/monitoring.md)
         drift_share: 0.5
         numeric: {statistic: psi, threshold: 0.2}
 """
@@ -26,16 +34,123 @@ from mlratchet.typed import FieldError, from_data
 SECTION = "ratchet"
 
 
+# --- metrics (issue 4: `ratchet metrics diff --check`, mlratchet.metrics.verdict) -----------
 @dataclass(frozen=True)
 class MetricRule:
-    """Which way a metric should move, and how much worse it may get before it counts."""
+    """Which way a metric should move, and how much worse it may get before it counts.
+
+    A change for the worse is tolerated (judged "unchanged") when it is no larger than
+    ``max(tolerance, rel_tolerance * |old|)``.
+    """
 
     direction: Literal["higher", "lower"]
-    tolerance: float = 0.0  # absolute; a change no worse than this is "unchanged"
+    tolerance: float = 0.0  # absolute
+    rel_tolerance: float = 0.0  # relative to the old value: 0.01 tolerates 1% worse
 
     def __post_init__(self) -> None:
         if self.tolerance < 0:
             raise FieldError("tolerance", f"must be >= 0, got {self.tolerance}")
+        if self.rel_tolerance < 0:
+            raise FieldError("rel_tolerance", f"must be >= 0, got {self.rel_tolerance}")
+
+    def allowed(self, old: float) -> float:
+        """How much worse than ``old`` a new value may be and still count as unchanged."""
+        return max(self.tolerance, self.rel_tolerance * abs(old))
+
+
+# --- end of metrics ------------------------------------------------------------------------
+
+
+# --- registry policy (issue 5): promotion gates per artifact and stage ----------------------
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An absolute bound on a metric of the candidate: ``min <= value <= max``."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min is None and self.max is None:
+            raise FieldError("min", "give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise FieldError("min", f"must be <= max ({self.min} > {self.max})")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How the candidate must compare with the version in the stage, in the metric's direction.
+
+    ``min_delta``: the least absolute change in the better direction (negative: how much worse
+    it may be); ``min_rel_delta``: the same relative to the current value (0.01 = 1% better);
+    neither (``{}``): no regression beyond the metric's tolerance under ``ratchet.metrics``, as
+    ``ratchet metrics diff --check`` judges it.
+    """
+
+    min_delta: float | None = None
+    min_rel_delta: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min_delta is not None and self.min_rel_delta is not None:
+            raise FieldError("min_delta", "give min_delta or min_rel_delta, not both")
+
+
+@dataclass(frozen=True)
+class StageGates:
+    """One stage of an artifact and the gates a version passes to enter it."""
+
+    name: str
+    requires: tuple[str, ...] | None = None  # stages it must hold first; None: the previous one
+    thresholds: dict[str, Threshold] = field(default_factory=dict)
+    compare: dict[str, Comparison] = field(default_factory=dict)
+    verified: bool = True  # `ratchet verify` said ok for the commit (git note verify.ok)
+    contract: bool = True  # metrics/validation.json at the commit says "valid": true
+    finite_metrics: bool = True  # no metric of the commit is NaN or Inf
+
+
+@dataclass(frozen=True)
+class ArtifactPolicy:
+    """The ordered stages of one artifact."""
+
+    stages: tuple[StageGates, ...]
+
+    def __post_init__(self) -> None:
+        from mlratchet.registry.tags import NAME_RE
+
+        names = [stage.name for stage in self.stages]
+        if not names:
+            raise FieldError("stages", "list at least one stage")
+        for index, stage in enumerate(self.stages):
+            if not NAME_RE.search(stage.name) or "\n" in stage.name:
+                raise FieldError(
+                    f"stages[{index}].name",
+                    f"{stage.name!r} is not a valid stage name (letters, digits, '-', '_', '/')",
+                )
+            if stage.name in names[:index]:
+                raise FieldError(f"stages[{index}].name", f"stage {stage.name!r} is listed twice")
+            for required in stage.requires or ():
+                if required not in names or required == stage.name:
+                    raise FieldError(
+                        f"stages[{index}].requires",
+                        f"{required!r} is not another stage of this artifact",
+                    )
+
+    def stage(self, name: str) -> StageGates | None:
+        """The gates of stage ``name``, or None if the artifact has no such stage."""
+        return next((s for s in self.stages if s.name == name), None)
+
+    def required_stages(self, name: str) -> tuple[str, ...]:
+        """The stages a version must hold before it may enter stage ``name``."""
+        names = [s.name for s in self.stages]
+        stage = self.stages[names.index(name)]
+        if stage.requires is not None:
+            return stage.requires
+        index = names.index(name)
+        return (names[index - 1],) if index > 0 else ()
+
+
+# --- end of registry policy ----------------------------------------------------------------
 
 
 # --- monitor (issue 6: contracts and monitoring) -----------------------------------------------
@@ -109,6 +224,7 @@ class Policy:
     """The whole ``ratchet:`` section."""
 
     metrics: dict[str, MetricRule] = field(default_factory=dict)
+    registry: dict[str, ArtifactPolicy] = field(default_factory=dict)  # issue 5: gates
     monitor: MonitorPolicy = field(default_factory=MonitorPolicy)  # issue 6
 
 

@@ -1,7 +1,10 @@
-"""Revisions as the user types them: any git revision, or ``workspace``.
+"""Revisions as the user types them: any git revision, ``workspace``, or a registry reference.
 
-Every command that takes a revision resolves it here, so a new kind of reference (the model
-registry's ``flight-delay#production``, ``flight-delay@v1.2.0``) is added in one place.
+Every command that takes a revision resolves it here, so a new kind of reference is added in one
+place. Registry references are GTO's shortcuts: ``flight-delay#production`` is the commit of the
+version now in that stage, ``flight-delay@v1.2.0`` the commit registered as that version,
+``flight-delay@latest`` the greatest registered version. (A stage assignment tag such as
+``flight-delay#production#3`` is a plain git tag and resolves as one.)
 """
 
 from __future__ import annotations
@@ -36,4 +39,22 @@ def resolve(repo: Path | str, text: str) -> Revision:
     """Resolve ``text``; an unknown revision is :class:`BadInputError` (exit 2) naming it."""
     if text == WORKSPACE:
         return Revision(WORKSPACE, None)
+    if "#" in text or "@" in text:
+        from mlratchet.errors import BadInputError
+        from mlratchet.registry.state import find_shortcut, load_state, parse_shortcut
+
+        shortcut = parse_shortcut(text)
+        if shortcut is not None:
+            state = load_state(repo)
+            artifact = state.artifact(shortcut.artifact)
+            registered = artifact is not None and (
+                shortcut.version is None or artifact.find(shortcut.version) is not None
+            )
+            if registered:
+                return Revision(text, find_shortcut(state, shortcut).commit)
+            try:  # not in the registry: it may still be a plain git revision of that name
+                return Revision(text, rev_parse(repo, text))
+            except BadInputError:
+                find_shortcut(state, shortcut)  # raises, saying what the registry lacks
+                raise
     return Revision(text, rev_parse(repo, text))

@@ -14,6 +14,25 @@ from collections.abc import Iterator
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+#: Numeric kernels pinned to one instruction-set level, so that a machine with AVX-512 computes
+#: the same bits as one without: numpy's AVX-512 dispatch groups are switched off (numpy has
+#: separate AVX-512 code paths for exp, log and reductions) and OpenBLAS uses its Haswell (AVX2)
+#: kernels whatever the CPU. Read when numpy and OpenBLAS load, so this is set before any stage
+#: imports them (stage modules import numeric libraries lazily, inside their functions).
+PINNED_KERNELS = {
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    "OPENBLAS_CORETYPE": "Haswell",
+}
+
+
+def pin_numeric_kernels() -> None:
+    """Pin numpy's and OpenBLAS's kernel choice for this process and its children.
+
+    Values already in the environment are kept, so a user can override them deliberately.
+    """
+    for name, value in PINNED_KERNELS.items():
+        os.environ.setdefault(name, value)
+
 
 @contextlib.contextmanager
 def limited_threads(n_threads: int) -> Iterator[None]:

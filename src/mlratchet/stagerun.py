@@ -14,10 +14,12 @@ from typing import NoReturn
 
 from mlratchet.errors import RatchetError
 from mlratchet.exitcodes import ExitCode, exit_code_for
+from mlratchet.runtime import pin_numeric_kernels
 
 
 def run_stage(name: str, main: Callable[[], object]) -> NoReturn:
     """Run a stage's ``main`` and exit with the status of the exit-code table."""
+    pin_numeric_kernels()
     try:
         main()
     except RatchetError as exc:

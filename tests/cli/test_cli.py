@@ -156,3 +156,30 @@ def test_internal_error_hints_traceback(monkeypatch: pytest.MonkeyPatch) -> None
     assert "rerun with --traceback" in result.stderr
     result = CliRunner().invoke(cli, ["--traceback", "probe"])
     assert isinstance(result.exception, RuntimeError)
+
+
+def test_broken_pipe_is_not_an_internal_error() -> None:
+    """`ratchet ... | head` exits 141 quietly, like a tool killed by SIGPIPE, not 70."""
+    import os
+
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)  # the reader is gone: the first write raises BrokenPipeError
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlratchet",
+            "params",
+            "check",
+            "--json",
+            "--params",
+            str(ROOT / "params.yaml"),
+        ],
+        stdout=write_fd,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    os.close(write_fd)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""

@@ -86,3 +86,49 @@ def test_stage_declares_the_params_sections_its_script_reads(stage: str) -> None
     wanted = {f"{sec}.{key}" for sec in whole & known for key in params[sec]}
     wanted |= {f"{sec}.{key}" for sec, key in keys if sec in known}
     assert sorted(wanted - declared) == []
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_script_imports_no_numeric_library_before_main(stage: str) -> None:
+    """Kernel pinning works only if numpy/OpenBLAS load after run_stage sets the environment."""
+    import subprocess
+    import sys
+
+    script = re.fullmatch(r"python (stages/\w+\.py)", STAGES[stage]["cmd"]).group(1)
+    code = (
+        "import runpy, sys\n"
+        f"runpy.run_path({str(ROOT / script)!r}, run_name='not_main')\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'scipy', 'pyarrow') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_stage_runner_pins_numeric_kernels() -> None:
+    """A stage process sees numpy's AVX-512 paths off and OpenBLAS on its Haswell kernels."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os\nfrom mlratchet.stagerun import run_stage\n"
+        "def main():\n"
+        "    import numpy\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    arch = {i.get('architecture') for i in threadpool_info() if i['user_api'] == 'blas'}\n"
+        "    print(os.environ['NPY_DISABLE_CPU_FEATURES'], sorted(arch))\n"
+        "run_stage('probe', main)\n"
+    )
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::ImportWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert proc.stdout.strip() == "X86_V4 AVX512_ICL AVX512_SPR ['Haswell']"

@@ -16,6 +16,7 @@ Exit codes (``ratchet --help`` shows this table too):
 5     refused for safety: an untrusted model type, a path escaping the repository
 70    internal error: a bug; rerun with --traceback and report it
 130   interrupted
+141   stdout closed early (e.g. piped into ``head``), as for a tool killed by SIGPIPE
 ====  =====================================================================================
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -14,7 +15,13 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
+    "metrics": "mlratchet.cli.metrics:metrics",
     "params": "mlratchet.cli.params:params",
+    "promote": "mlratchet.cli.registry:promote",
+    "register": "mlratchet.cli.registry:register",
+    "registry": "mlratchet.cli.registry:registry",
+    "repro": "mlratchet.cli.repro:repro",
+    "verify": "mlratchet.cli.verify:verify",
     # issue 6: contracts and monitoring
     "contract": "mlratchet.cli.contract:contract",
     "validate": "mlratchet.cli.validate:validate",
@@ -22,6 +29,10 @@ COMMANDS: dict[str, str] = {
     "batch": "mlratchet.cli.monitor:batch",
     "monitor-months": "mlratchet.cli.monitor:monitor_months",
 }
+
+#: stdout was closed before we finished writing (piped into `head`): 128 + SIGPIPE, as the shell
+#: reports a tool killed by SIGPIPE. Only the CLI writes to pipes, so it is not in the core table.
+BROKEN_PIPE = 141
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -32,7 +43,8 @@ Exit codes:
   4    conflict or busy (tag exists elsewhere, push rejected, lock held, dirty worktree)
   5    refused for safety (untrusted model type, a path escaping the repository)
   70   internal error (a bug: rerun with --traceback and report it)
-  130  interrupted"""
+  130  interrupted
+  141  stdout closed early (piped into head), as for a tool killed by SIGPIPE"""
 
 
 class ReportedError(click.ClickException):
@@ -79,6 +91,13 @@ class RatchetGroup(LazyGroup):
         except KeyboardInterrupt:
             click.secho("interrupted", err=True, fg="red")
             ctx.exit(ExitCode.INTERRUPTED)
+        except BrokenPipeError:
+            # The reader went away (`ratchet ... | head`): not an error of ours. Point stdout at
+            # /dev/null so the interpreter's final flush does not raise again, and exit as a
+            # process killed by SIGPIPE would, like DVC and the shell's own tools.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:

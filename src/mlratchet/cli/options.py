@@ -27,3 +27,26 @@ option_params_file = click.option(
     show_default=True,
     help="The params file.",
 )
+
+# --- metrics and params (issue 4) ----------------------------------------------------------
+option_precision = click.option(
+    "--precision",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Round floats to N digits after the decimal point (default 5; 0 means 5, as in DVC).",
+)
+option_csv = click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout.")
+option_all = click.option(
+    "--all", "show_all", is_flag=True, help="Show unchanged values as well (as DVC's --all)."
+)
+
+
+def exclusive(**flags: bool) -> None:
+    """At most one of the output-format flags: a usage error (exit 2) otherwise."""
+    chosen = [f"--{name.replace('_', '-')}" for name, on in flags.items() if on]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} cannot be used together")
+
+
+# --- end of metrics and params ---------------------------------------------------------------

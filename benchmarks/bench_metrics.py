@@ -1,0 +1,214 @@
+"""`ratchet metrics history|diff` and `ratchet params diff` against DVC, side by side.
+
+Builds (once, cached under benchmarks/.work/) a git+DVC repository with 1,000 commits on main,
+each changing the metrics (a metrics.json shaped like the reference project's, ~80 keys) and
+every tenth changing params.yaml, with a tag every 100 commits. Then times whole processes:
+
+* ``ratchet metrics history --json`` over all commits vs ``dvc metrics show -A --json``
+  (target: >= 50x faster and under 1 s);
+* ``ratchet metrics diff A B --md`` vs ``dvc metrics diff A B --md`` (target: >= 3x);
+* ``ratchet params diff A B --md`` vs ``dvc params diff A B --md``.
+
+Usage: python benchmarks/bench_metrics.py [--runs N] [--history-runs N] [--commits N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import compare
+
+WORK = Path(__file__).parent / ".work"
+VERSION = "1"  # bump when the repository's shape changes
+
+DVC_YAML = """\
+stages:
+  prepare:
+    cmd: python -c "pass"
+    params: [prepare.late_minutes, prepare.train_months]
+    metrics:
+      - metrics/prepare.json:
+          cache: false
+  evaluate:
+    cmd: python -c "pass"
+    params: [train.learning_rate, train.max_iter, evaluate.threshold]
+    metrics:
+      - metrics/metrics.json:
+          cache: false
+"""
+
+
+def _metrics(rng: random.Random) -> dict:
+    def block() -> dict:
+        tp, fp, tn, fn = (rng.randint(1000, 50000) for _ in range(4))
+        names = ["accuracy", "average_precision", "brier", "f1", "log_loss", "precision"]
+        out: dict = {name: round(rng.random(), 6) for name in names}
+        out.update(recall=round(rng.random(), 6), roc_auc=round(rng.random(), 6))
+        out["confusion"] = {"fn": fn, "fp": fp, "tn": tn, "tp": tp}
+        return out
+
+    models = ("logreg", "majority", "model")
+    data = {
+        "data": {s: {"late_rate": round(rng.random(), 6), "rows": 55628} for s in ("test", "val")}
+    }
+    data.update({m: {s: block() for s in ("test", "val")} for m in models})
+    return data
+
+
+def _params(i: int) -> str:
+    return (
+        f"prepare:\n  late_minutes: {15 + i % 3}\n  train_months: [1, 2, 3, 4, 5, 6, 7, 8]\n"
+        f"train:\n  learning_rate: {0.05 + (i % 7) / 100:.2f}\n  max_iter: {100 + i}\n"
+        f"evaluate:\n  threshold: 0.3\n"
+    )
+
+
+def _blob(path: str, text: str) -> bytes:
+    data = text.encode()
+    return b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data)
+
+
+def build(repo: Path, commits: int) -> None:
+    """A fresh repository with ``commits`` commits on main, made by one git fast-import."""
+    marker = repo / ".git" / f"bench-metrics-{VERSION}-{commits}"
+    if marker.exists():
+        return
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=repo, check=True, env=env)
+    dvc_files = {
+        rel: (repo / rel).read_text() for rel in (".dvc/config", ".dvc/.gitignore", ".dvcignore")
+    }
+    rng = random.Random(20130101)
+    stream = bytearray()
+    when = 1_700_000_000
+    for i in range(commits):
+        message = f"commit {i}".encode()
+        stream += b"commit refs/heads/main\nmark :%d\n" % (i + 1)
+        stream += b"committer Bench <bench@example.com> %d +0000\n" % (when + 60 * i)
+        stream += b"data %d\n%s\n" % (len(message), message)
+        if i:
+            stream += b"from :%d\n" % i
+        if i == 0:
+            for rel, text in dvc_files.items():
+                stream += _blob(rel, text)
+            stream += _blob("dvc.yaml", DVC_YAML)
+        if i % 10 == 0:
+            stream += _blob("params.yaml", _params(i))
+            prepare = {"rows": {"flights": 336776 - i}, "late_rate": round(rng.random(), 6)}
+            stream += _blob("metrics/prepare.json", json.dumps(prepare, indent=2))
+        stream += _blob("metrics/metrics.json", json.dumps(_metrics(rng), indent=2, sort_keys=True))
+        stream += b"\n"
+        if i % 100 == 99:
+            stream += b"reset refs/tags/v0.%d\nfrom :%d\n\n" % (i // 100, i + 1)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=bytes(stream), check=True)
+    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=repo, check=True)
+    marker.touch()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=10, help="runs per command for the diffs")
+    parser.add_argument("--history-runs", type=int, default=3, help="runs for the history")
+    parser.add_argument("--commits", type=int, default=1000)
+    args = parser.parse_args()
+    ratchet = shutil.which("ratchet") or sys.exit("ratchet is not on PATH (make install)")
+    dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
+    repo = WORK / f"metrics-history-{args.commits}"
+    build(repo, args.commits)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    old, new = f"HEAD~{args.commits // 2}", "HEAD"
+
+    # The outputs agree before anything is timed.
+    ours = subprocess.run(
+        [ratchet, "metrics", "diff", old, new, "--md"], cwd=repo, capture_output=True, check=True
+    ).stdout
+    theirs = subprocess.run(
+        [dvc, "metrics", "diff", old, new, "--md"],
+        cwd=repo,
+        capture_output=True,
+        env=env,
+        check=True,
+    ).stdout
+    if sorted(ours.splitlines()) != sorted(theirs.splitlines()):
+        sys.exit("ratchet metrics diff and dvc metrics diff disagree: fix that first")
+    points = json.loads(
+        subprocess.run(
+            [ratchet, "metrics", "history", "--json"], cwd=repo, capture_output=True, check=True
+        ).stdout
+    )
+    if len(points) != args.commits:
+        sys.exit(f"ratchet metrics history listed {len(points)} commits, not {args.commits}")
+
+    results = {}
+    results["history"] = compare(
+        f"metrics history over {args.commits} commits",
+        {
+            "ratchet metrics history": [ratchet, "metrics", "history", "--json"],
+            "dvc metrics show -A": [dvc, "metrics", "show", "-A", "--json"],
+        },
+        runs=args.history_runs,
+        warmup=1,
+        cwd=repo,
+        env=env,
+    )
+    results["metrics diff"] = compare(
+        f"metrics diff {old} {new}",
+        {
+            "ratchet metrics diff": [ratchet, "metrics", "diff", old, new, "--md"],
+            "dvc metrics diff": [dvc, "metrics", "diff", old, new, "--md"],
+        },
+        runs=args.runs,
+        cwd=repo,
+        env=env,
+    )
+    results["metrics diff workspace"] = compare(
+        "metrics diff HEAD workspace (the defaults)",
+        {
+            "ratchet metrics diff": [ratchet, "metrics", "diff", "--md"],
+            "dvc metrics diff": [dvc, "metrics", "diff", "--md"],
+        },
+        runs=args.runs,
+        cwd=repo,
+        env=env,
+    )
+    results["params diff"] = compare(
+        f"params diff {old} {new}",
+        {
+            "ratchet params diff": [ratchet, "params", "diff", old, new, "--md"],
+            "dvc params diff": [dvc, "params", "diff", old, new, "--md"],
+        },
+        runs=args.runs,
+        cwd=repo,
+        env=env,
+    )
+    print("\n### Targets\n")
+    targets = {"history": 50.0, "metrics diff": 3.0, "metrics diff workspace": 3.0}
+    for name, sides in results.items():
+        ours_side, theirs_side = sides.values()
+        speedup = theirs_side.median / ours_side.median
+        goal = targets.get(name)
+        verdict = (
+            ""
+            if goal is None
+            else f" (target >= {goal:.0f}x: {'met' if speedup >= goal else 'NOT met'})"
+        )
+        print(
+            f"- {name}: ratchet {ours_side.median:.3f} s, dvc {theirs_side.median:.3f} s, "
+            f"{speedup:.1f}x faster{verdict}"
+        )
+    hist = results["history"]["ratchet metrics history"].median
+    print(f"- history under 1 s: {'met' if hist < 1 else 'NOT met'} ({hist:.3f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""`ratchet repro` against `dvc repro` on the reference pipeline: no-op and forced, medians.
+
+Target (issue 3): a no-op `ratchet repro` costs at most 1.1x a no-op `dvc repro`. A forced
+run shows what the measuring shell and the compute record add when every stage runs.
+
+A scratch copy of the project (the files git tracks, as in the working tree) is made under
+benchmarks/.work/repro and reproduced once; stage commands import its own `src/`.
+
+Usage: python benchmarks/bench_repro.py [--noop-runs N] [--forced-runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import compare
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = Path(__file__).parent / ".work" / "repro"
+NOOP_TARGET = 1.1
+
+
+def scratch_copy(dest: Path) -> Path:
+    """The project's tracked files, as in the working tree, in a fresh git repo at ``dest``."""
+    shutil.rmtree(dest, ignore_errors=True)
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
+    ).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run(["git", "commit", "-qm", "bench"], cwd=dest, check=True)
+    return dest
+
+
+def tool(name: str) -> str:
+    """The console script ``name`` next to this interpreter, else on PATH."""
+    local = Path(sys.executable).with_name(name)
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        sys.exit(f"{name} is not installed (make install)")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--noop-runs", type=int, default=15)
+    parser.add_argument("--forced-runs", type=int, default=2)
+    args = parser.parse_args()
+    dvc, ratchet = tool("dvc"), tool("ratchet")
+    work = scratch_copy(WORK)
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(work / "src"),
+        "DVC_NO_ANALYTICS": "1",
+    }
+    subprocess.run([dvc, "repro", "--quiet"], cwd=work, env=env, check=True)
+    noop = compare(
+        "No-op repro of the reference pipeline: ratchet vs dvc",
+        {"ratchet repro (no-op)": [ratchet, "repro"], "dvc repro (no-op)": [dvc, "repro", "-q"]},
+        runs=args.noop_runs,
+        warmup=2,
+        cwd=work,
+        env=env,
+    )
+    ratio = noop["ratchet repro (no-op)"].median / noop["dvc repro (no-op)"].median
+    verdict = "meets" if ratio <= NOOP_TARGET else "MISSES"
+    print(f"\nno-op ratio {ratio:.3f}x: {verdict} the {NOOP_TARGET}x target")
+    if args.forced_runs:
+        compare(
+            "Forced repro of the reference pipeline: ratchet vs dvc",
+            {
+                "ratchet repro --force": [ratchet, "repro", "--force"],
+                "dvc repro --force": [dvc, "repro", "--force", "-q"],
+            },
+            runs=args.forced_runs,
+            warmup=0,
+            cwd=work,
+            env=env,
+        )
+
+
+if __name__ == "__main__":
+    main()

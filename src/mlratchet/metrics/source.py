@@ -1,0 +1,288 @@
+"""The files of one revision: the work tree on disk, or a commit's tree read straight from git.
+
+A :class:`Snapshot` answers the few questions collection needs (where are the ``dvc.yaml``
+files, what are a file's bytes, what is under a directory) without checking anything out. A
+committed tree is listed once (``git ls-tree -r``) and its blobs are read through one
+``git cat-file --batch`` process; each blob carries its sha so that parsing can be shared
+between revisions that hold the same bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlratchet.errors import BadInputError
+from mlratchet.gitio import BlobReader, run
+
+DVC_FILE = "dvc.yaml"
+LOCK_FILE = "dvc.lock"
+
+
+@dataclass(frozen=True)
+class Root:
+    """Where the DVC project lives: its directory, the git work tree, and the path between."""
+
+    path: Path  # the DVC root (the directory holding .dvc/), or the git top level without one
+    git_top: Path
+    prefix: str  # the DVC root relative to the git top level, "" or "sub/dir/"
+
+
+def find_root(start: Path | str) -> Root:
+    """The DVC project containing ``start``: the nearest directory with ``.dvc/`` in git."""
+    from mlratchet.gitio import toplevel
+
+    top = toplevel(start).resolve()
+    here = Path(start).resolve()
+    candidate = here
+    while True:
+        if (candidate / ".dvc").is_dir():
+            break
+        if candidate in {top, candidate.parent}:
+            candidate = top
+            break
+        candidate = candidate.parent
+    rel = candidate.relative_to(top).as_posix()
+    return Root(path=candidate, git_top=top, prefix="" if rel == "." else rel + "/")
+
+
+class Snapshot(ABC):
+    """The files of the project at one revision, by repo-relative POSIX path."""
+
+    root: Root
+    label: str  # for messages: "workspace", or "HEAD~1 (a1b2c3d)"
+    sha: str | None  # the commit, None for the work tree
+
+    @abstractmethod
+    def dvcfiles(self) -> list[str]:
+        """Every ``dvc.yaml`` of the project, sorted."""
+
+    @abstractmethod
+    def read(self, path: str) -> tuple[bytes, str | None] | None:
+        """The bytes of a file and a key identifying them (blob sha, or None); None if absent."""
+
+    def key(self, path: str) -> str | None:
+        """A key naming the bytes of ``path`` (its blob sha), or None where there is none."""
+        return None
+
+    @abstractmethod
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` is a file."""
+
+    @abstractmethod
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a directory with files in it."""
+
+    @abstractmethod
+    def files_under(self, path: str) -> list[str]:
+        """Every file below directory ``path``, sorted."""
+
+
+class WorkspaceSnapshot(Snapshot):
+    """The work tree, read from disk."""
+
+    def __init__(self, root: Root) -> None:
+        self.root = root
+        self.label = "workspace"
+        self.sha = None
+        self._bytes: dict[str, bytes | None] = {}
+
+    def dvcfiles(self) -> list[str]:
+        # DVC walks the work tree; git knows the same files (tracked or untracked, not ignored)
+        # without descending into the data directories that DVC outputs fill.
+        proc = run(
+            self.root.path,
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+            f":(glob)**/{DVC_FILE}",
+        )
+        names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
+        return sorted(n for n in names if (self.root.path / n).is_file())
+
+    def _content(self, path: str) -> bytes | None:
+        if path not in self._bytes:
+            try:
+                self._bytes[path] = (self.root.path / path).read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                self._bytes[path] = None
+            except OSError as exc:
+                raise BadInputError(
+                    f"{path} in the workspace: cannot read: {exc.strerror}"
+                ) from None
+        return self._bytes[path]
+
+    def read(self, path: str) -> tuple[bytes, str | None] | None:
+        data = self._content(path)
+        return None if data is None else (data, blob_sha(data))
+
+    def key(self, path: str) -> str | None:
+        # The sha git would give the file: a work-tree file equal to a committed one shares
+        # its parse with the commit's (``metrics diff HEAD`` parses an unchanged file once).
+        data = self._content(path)
+        return None if data is None else blob_sha(data)
+
+    def exists(self, path: str) -> bool:
+        return (self.root.path / path).is_file()
+
+    def is_dir(self, path: str) -> bool:
+        return (self.root.path / path).is_dir()
+
+    def files_under(self, path: str) -> list[str]:
+        base = self.root.path / path
+        out: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(self.root.path).as_posix()
+            out.extend(f"{rel}/{name}" for name in filenames)
+        return sorted(out)
+
+
+class TreeSnapshot(Snapshot):
+    """A commit's tree: path -> blob sha, contents through a shared :class:`BlobReader`."""
+
+    def __init__(
+        self,
+        root: Root,
+        *,
+        sha: str,
+        label: str,
+        entries: dict[str, str],
+        blobs: BlobReader,
+        dvcfiles: Iterable[str] | None = None,
+    ) -> None:
+        self.root = root
+        self.sha = sha
+        self.label = label
+        self.entries = entries
+        self.blobs = blobs
+        self._dvcfiles = sorted(dvcfiles) if dvcfiles is not None else None
+        self._sorted: list[str] | None = None
+
+    @classmethod
+    def of_commit(cls, root: Root, sha: str, label: str, blobs: BlobReader) -> TreeSnapshot:
+        """Build the snapshot of commit ``sha`` from one ``git ls-tree -r``."""
+        return cls(root, sha=sha, label=label, entries=ls_tree(root, sha), blobs=blobs)
+
+    def dvcfiles(self) -> list[str]:
+        if self._dvcfiles is None:
+            self._dvcfiles = sorted(p for p in self.entries if is_dvcfile(p))
+        return self._dvcfiles
+
+    def read(self, path: str) -> tuple[bytes, str | None] | None:
+        sha = self.entries.get(path)
+        if sha is None:
+            return None
+        data = self.blobs.read_object(sha)
+        return None if data is None else (data, sha)
+
+    def exists(self, path: str) -> bool:
+        return path in self.entries
+
+    def key(self, path: str) -> str | None:
+        return self.entries.get(path)
+
+    def _keys(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.entries)
+        return self._sorted
+
+    def is_dir(self, path: str) -> bool:
+        keys = self._keys()
+        prefix = path.rstrip("/") + "/"
+        i = bisect.bisect_left(keys, prefix)
+        return i < len(keys) and keys[i].startswith(prefix)
+
+    def files_under(self, path: str) -> list[str]:
+        keys = self._keys()
+        prefix = path.rstrip("/") + "/"
+        i = bisect.bisect_left(keys, prefix)
+        out = []
+        while i < len(keys) and keys[i].startswith(prefix):
+            out.append(keys[i])
+            i += 1
+        return out
+
+
+def blob_sha(data: bytes) -> str:
+    """The git object id of a blob with these bytes (``git hash-object``)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def is_dvcfile(path: str) -> bool:
+    """Whether a repo-relative path names a ``dvc.yaml``."""
+    return path == DVC_FILE or path.endswith("/" + DVC_FILE)
+
+
+def ls_tree(root: Root, sha: str) -> dict[str, str]:
+    """Path (relative to the DVC root) -> blob sha of every file in commit ``sha``."""
+    out = run(root.git_top, "ls-tree", "-r", "-z", "--full-tree", sha).stdout
+    entries: dict[str, str] = {}
+    prefix = root.prefix
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        _mode, kind, blob = meta.split(b" ")
+        if kind != b"blob":
+            continue
+        path = name.decode("utf-8", "surrogateescape")
+        if prefix:
+            if not path.startswith(prefix):
+                continue
+            path = path[len(prefix) :]
+        entries[path] = blob.decode()
+    return entries
+
+
+def read_blobs(git_top: Path, shas: Iterable[str]) -> dict[str, bytes]:
+    """The contents of many blobs through one ``git cat-file --batch``, requests pipelined.
+
+    A writer thread sends every sha while this thread reads the answers, so there is no
+    round trip per blob (:class:`BlobReader` asks and waits, one blob at a time).
+    """
+    import subprocess
+    import threading
+
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
+    proc = subprocess.Popen(
+        ["git", "-C", str(git_top), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+    )
+    stdin, stdout = proc.stdin, proc.stdout
+    assert stdin is not None and stdout is not None  # noqa: S101 - Popen with PIPE sets both
+
+    def feed() -> None:
+        try:
+            stdin.write(b"".join(sha.encode() + b"\n" for sha in wanted))
+        finally:
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    out: dict[str, bytes] = {}
+    try:
+        for sha in wanted:
+            header = stdout.readline().rstrip(b"\n").split(b" ")
+            if len(header) != 3:  # "<sha> missing"
+                continue
+            out[sha] = stdout.read(int(header[2]))
+            stdout.read(1)
+    finally:
+        writer.join()
+        stdout.close()
+        proc.wait()
+    return out

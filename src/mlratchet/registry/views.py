@@ -1,0 +1,251 @@
+"""What ``ratchet registry show`` and ``ratchet registry history`` report (JSON contracts).
+
+``show`` without a name: every artifact (in the registry or declared in ``dvc.yaml``), its
+latest version and the version in each stage. With an artifact name: its versions. With a
+registry reference (``NAME@vX.Y.Z``, ``NAME#STAGE``): that version, its events and the model
+cards of its promotions. ``history``: every event, oldest first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from mlratchet.errors import BadInputError
+from mlratchet.gitio import toplevel
+from mlratchet.registry.card import ModelCard, split_message
+from mlratchet.registry.state import (
+    ArtifactState,
+    Event,
+    RegistryState,
+    VersionState,
+    find_shortcut,
+    load_state,
+    parse_shortcut,
+)
+from mlratchet.registry.tags import FULLNAME_RE
+
+
+class VersionRef(TypedDict):
+    """A version and its commit."""
+
+    version: str
+    commit: str
+
+
+class StageRef(TypedDict):
+    """The version in a stage and the assignment that put it there."""
+
+    version: str
+    commit: str
+    tag: str
+    since: str
+
+
+class ArtifactSummary(TypedDict):
+    """One artifact in ``registry show``."""
+
+    name: str
+    declared: bool  # in dvc.yaml's artifacts
+    registered: bool  # has registry tags
+    deprecated: bool
+    latest: VersionRef | None
+    stages: dict[str, StageRef | None]
+
+
+class VersionSummary(TypedDict):
+    """One version of an artifact."""
+
+    version: str
+    commit: str
+    registered: bool
+    active: bool
+    registered_at: str | None
+    stages: list[str]  # the stages it is the version in
+    holds: list[str]  # the stages it holds (assigned and not unassigned)
+
+
+class EventJSON(TypedDict):
+    """One registry event (one tag)."""
+
+    timestamp: str
+    artifact: str
+    event: str
+    version: str | None
+    stage: str | None
+    commit: str
+    author: str
+    author_email: str
+    message: str | None
+    tag: str
+    counter: int | None
+    card: bool  # whether the tag carries a model card
+
+
+class RegistryView(TypedDict):
+    """``ratchet registry show``."""
+
+    kind: Literal["registry"]
+    artifacts: list[ArtifactSummary]
+
+
+class ArtifactView(TypedDict):
+    """``ratchet registry show NAME``."""
+
+    kind: Literal["artifact"]
+    artifact: ArtifactSummary
+    versions: list[VersionSummary]
+
+
+class VersionView(TypedDict):
+    """``ratchet registry show NAME@vX.Y.Z`` (or ``NAME#STAGE``)."""
+
+    kind: Literal["version"]
+    artifact: str
+    version: VersionSummary
+    events: list[EventJSON]
+    cards: list[ModelCard]  # newest promotion first
+
+
+class HistoryView(TypedDict):
+    """``ratchet registry history``."""
+
+    events: list[EventJSON]
+
+
+def _declared(root: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """Artifacts declared in dvc.yaml, and each one's stages in the committed policy's order."""
+    from mlratchet.policy import load_policy
+    from mlratchet.registry.artifacts import declared_artifacts
+
+    names = list(declared_artifacts(root))
+    stages: dict[str, list[str]] = {}
+    params = root / "params.yaml"
+    if params.is_file():
+        policy = load_policy(params)
+        stages = {name: [s.name for s in p.stages] for name, p in policy.registry.items()}
+    return names, stages
+
+
+def _stage_ref(artifact: ArtifactState, stage: str) -> StageRef | None:
+    version = artifact.stages.get(stage)
+    event = artifact.stage_events.get(stage)
+    if version is None or event is None:
+        return None
+    return {
+        "version": version.version,
+        "commit": version.commit,
+        "tag": event.tag,
+        "since": event.timestamp,
+    }
+
+
+def _summary(
+    name: str, artifact: ArtifactState | None, declared: bool, stage_order: list[str]
+) -> ArtifactSummary:
+    stages = list(stage_order)
+    if artifact is not None:
+        stages += [s for s in artifact.stages if s not in stages]
+    latest = artifact.latest if artifact else None
+    return {
+        "name": name,
+        "declared": declared,
+        "registered": artifact is not None,
+        "deprecated": bool(artifact and artifact.deprecated),
+        "latest": {"version": latest.version, "commit": latest.commit} if latest else None,
+        "stages": {s: _stage_ref(artifact, s) if artifact else None for s in stages},
+    }
+
+
+def _version_summary(artifact: ArtifactState, version: VersionState) -> VersionSummary:
+    return {
+        "version": version.version,
+        "commit": version.commit,
+        "registered": version.registered,
+        "active": version.active,
+        "registered_at": version.registration.timestamp if version.registration else None,
+        "stages": [s for s, v in artifact.stages.items() if v is version],
+        "holds": version.holding(),
+    }
+
+
+def event_json(event: Event) -> EventJSON:
+    """An event as JSON; the message without the model card."""
+    message, card = split_message(event.message) if event.message is not None else (None, None)
+    return {
+        "timestamp": event.timestamp,
+        "artifact": event.artifact,
+        "event": event.event,
+        "version": event.version,
+        "stage": event.stage,
+        "commit": event.commit,
+        "author": event.author,
+        "author_email": event.author_email,
+        "message": message,
+        "tag": event.tag,
+        "counter": event.counter,
+        "card": card is not None,
+    }
+
+
+def _overview(root: Path, state: RegistryState) -> RegistryView:
+    declared, stage_order = _declared(root)
+    names = sorted(set(state.artifacts) | set(declared))
+    return {
+        "kind": "registry",
+        "artifacts": [
+            _summary(n, state.artifact(n), n in declared, stage_order.get(n, [])) for n in names
+        ],
+    }
+
+
+def show(repo: Path | str, ref: str | None = None) -> RegistryView | ArtifactView | VersionView:
+    """The registry, one artifact, or one version (with its model cards)."""
+    root = toplevel(repo)
+    if ref is None:
+        return _overview(root, load_state(root))
+    shortcut = parse_shortcut(ref)
+    if shortcut is None:
+        if not FULLNAME_RE.search(ref):
+            raise BadInputError(
+                f"{ref!r} is neither an artifact name nor a registry reference "
+                "(NAME, NAME@vX.Y.Z, NAME#STAGE)"
+            )
+        state = load_state(root)
+        declared, stage_order = _declared(root)
+        artifact = state.artifact(ref)
+        if artifact is None and ref not in declared:
+            raise BadInputError(f"{ref}: no such artifact in the registry or in dvc.yaml")
+        versions = [_version_summary(artifact, v) for v in artifact.versions] if artifact else []
+        return {
+            "kind": "artifact",
+            "artifact": _summary(ref, artifact, ref in declared, stage_order.get(ref, [])),
+            "versions": versions,
+        }
+    state = load_state(root, messages=True)
+    version = find_shortcut(state, shortcut)
+    artifact = state.artifacts[shortcut.artifact]
+    cards = []
+    for event in reversed(version.events):
+        if event.event == "assignment" and event.message is not None:
+            _, card = split_message(event.message)
+            if card is not None:
+                cards.append(card)
+    return {
+        "kind": "version",
+        "artifact": artifact.name,
+        "version": _version_summary(artifact, version),
+        "events": [event_json(e) for e in version.events],
+        "cards": cards,
+    }
+
+
+def history(repo: Path | str, name: str | None = None) -> HistoryView:
+    """Every registry event (of one artifact, if named), oldest first."""
+    root = toplevel(repo)
+    state = load_state(root, messages=True)
+    if name is not None and state.artifact(name) is None:
+        raise BadInputError(f"{name}: no such artifact in the registry")
+    artifacts = [state.artifacts[name]] if name else list(state.artifacts.values())
+    events = sorted((e for a in artifacts for e in a.events), key=Event.sort_key)
+    return {"events": [event_json(e) for e in events]}

@@ -1,0 +1,511 @@
+"""``ratchet verify``: prove that a commit's pipeline reproduces its ``dvc.lock`` bit for bit.
+
+``dvc repro --force`` silently rewrites ``dvc.lock`` when a stage is nondeterministic, and
+``dvc status`` then says all is well. ``verify`` re-runs the commit's pipeline from scratch in
+an isolated sandbox (:mod:`mlratchet.reproduce.sandbox`: its own empty DVC cache, no
+run-cache, so nothing is restored instead of recomputed) and compares every output's hash
+with the commit's committed ``dvc.lock``.
+
+Order of work, cheapest refusal first:
+
+1. the revision and its ``dvc.lock`` (unknown revision, no lock: exit 2);
+2. the lock against its own ``dvc.yaml``, params and git-tracked dependencies, with DVC's
+   own loader in the sandbox (a stale or hand-edited lock: exit 3, before running anything);
+3. inputs the pipeline does not produce (``dvc add``-ed data, imports, frozen stages' outputs)
+   are fetched read-only from the user's DVC cache, else from the DVC remote, and re-hashed
+   (integrity on read);
+4. the run: DVC, forced, ``--no-commit`` (hashes, no copies into the throwaway cache);
+5. each output re-hashed with :func:`mlratchet.integrity.check_entry` against the commit's
+   record: identical, differs (both hashes) or missing.
+
+The verdict goes into the commit's git note (key ``verify``), with ``ok``, ``rev`` (full sha)
+and ``lock_md5`` (md5 of the ``dvc.lock`` verified), so promotion can require it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+from mlratchet import __version__
+from mlratchet.dvclock import Entry, StageLock, parse_lock
+from mlratchet.errors import BadInputError, RatchetError
+from mlratchet.reproduce.engine import (
+    OnEvent,
+    Session,
+    StageFailedError,
+    StageRun,
+    find_dvc_root,
+    run_dvc,
+    run_dvc_parallel,
+)
+from mlratchet.reproduce.runner import FailureJson, StageJson, failure_json, stage_json
+
+NOTE_KEY = "verify"
+OutputStatus = Literal["identical", "differs", "missing"]
+Verdict = Literal["reproduced", "not-reproduced", "stale"]
+
+
+class OutputJson(TypedDict):
+    """One output's comparison."""
+
+    path: str
+    status: str
+    expected: str | None
+    actual: str | None
+
+
+class StageCheckJson(TypedDict):
+    """One stage's comparison (and what running it cost)."""
+
+    stage: str
+    status: str
+    outputs: list[OutputJson]
+    run: StageJson | None
+    failure: FailureJson | None
+
+
+class VerifyJson(TypedDict):
+    """``ratchet verify --json``, and the git note's ``verify`` value."""
+
+    ok: bool
+    verdict: str
+    rev: str
+    rev_name: str
+    lock_md5: str
+    stages: list[StageCheckJson]
+    stale: list[str]
+    seconds: float
+    jobs: int
+    workdir: str | None
+    verified_at: str
+    versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class OutputCheck:
+    """One output of the commit's ``dvc.lock``, re-made and re-hashed."""
+
+    path: str
+    status: OutputStatus
+    expected: str | None
+    actual: str | None
+
+
+@dataclass(frozen=True)
+class StageCheck:
+    """One stage: ``identical`` if every output is, else ``differs``, else ``missing``."""
+
+    stage: str
+    outputs: tuple[OutputCheck, ...]
+    run: StageRun | None
+
+    @property
+    def status(self) -> OutputStatus:
+        """The stage's verdict: missing beats differs beats identical."""
+        statuses = {out.status for out in self.outputs}
+        if "missing" in statuses:
+            return "missing"
+        return "differs" if "differs" in statuses else "identical"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The verdict on one commit."""
+
+    rev_name: str
+    sha: str
+    lock_md5: str
+    verdict: Verdict
+    stages: tuple[StageCheck, ...]
+    stale: tuple[str, ...]  # why the lock is stale (verdict "stale")
+    seconds: float
+    jobs: int
+    workdir: str | None  # the sandbox, when kept
+    note_error: str | None = None  # why the verdict could not be stored in the git note
+
+    @property
+    def ok(self) -> bool:
+        """Whether every output reproduced bit for bit."""
+        return self.verdict == "reproduced"
+
+    def to_json(self) -> VerifyJson:
+        """The ``--json`` shape, also stored in the git note."""
+        import dvc
+
+        return VerifyJson(
+            ok=self.ok,
+            verdict=self.verdict,
+            rev=self.sha,
+            rev_name=self.rev_name,
+            lock_md5=self.lock_md5,
+            stages=[
+                StageCheckJson(
+                    stage=check.stage,
+                    status=check.status,
+                    outputs=[
+                        OutputJson(
+                            path=o.path, status=o.status, expected=o.expected, actual=o.actual
+                        )
+                        for o in check.outputs
+                    ],
+                    run=None if check.run is None else stage_json(check.run),
+                    failure=(
+                        failure_json(check.run)
+                        if check.run is not None and check.run.status in ("failed", "not-run")
+                        else None
+                    ),
+                )
+                for check in self.stages
+            ],
+            stale=list(self.stale),
+            seconds=round(self.seconds, 3),
+            jobs=self.jobs,
+            workdir=self.workdir,
+            verified_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            versions={
+                "mlratchet": __version__,
+                "dvc": str(dvc.__version__),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+        )
+
+
+# -- stale lock --------------------------------------------------------------------------------
+
+
+def _rel(repo: Any, fs_path: str) -> str:
+    return os.path.relpath(fs_path, repo.root_dir)
+
+
+def _hash(item: Any) -> str | None:
+    info = getattr(item, "hash_info", None)
+    return None if not info or info.value is None else str(info.value)
+
+
+def _stale_deps(repo: Any, stage: Any, produced: dict[str, tuple[Any, Any]]) -> list[str]:
+    from dvc.dependency import ParamsDependency
+
+    where = f"stage '{stage.addressing}'"
+    problems = []
+    for dep in stage.deps:
+        path = _rel(repo, dep.fs_path)
+        if isinstance(dep, ParamsDependency):
+            status = dep.workspace_status().get(str(dep), {})
+            if isinstance(status, dict):
+                problems += [
+                    f"{where}: param {path}:{key} is {state} since dvc.lock"
+                    for key, state in status.items()
+                ]
+            elif status:
+                problems.append(f"{where}: params file {path} is {status}")
+            continue
+        recorded = _hash(dep)
+        if recorded is None:
+            problems.append(f"{where}: dvc.lock records no hash for dependency {path}")
+        elif dep.fs_path in produced:
+            producer, out = produced[dep.fs_path]
+            made = _hash(out)
+            if made is not None and made != recorded:
+                problems.append(
+                    f"{where}: dvc.lock records dependency {path} as {recorded}, but "
+                    f"'{producer.addressing}' records its output {path} as {made}"
+                )
+        elif dep.exists and dep.workspace_status():
+            problems.append(
+                f"{where}: dvc.lock records dependency {path} as {recorded}, but the "
+                f"commit's file hashes to {dep.get_hash().value}"
+            )
+    return problems
+
+
+def malformed_hashes(lock_text: bytes) -> list[str]:
+    """Entries of a ``dvc.lock`` whose ``md5`` is not a hex string (hand edits DVC crashes on)."""
+    import re
+
+    from mlratchet.yamlio import parse_yaml
+
+    data = parse_yaml(lock_text.decode("utf-8"), "dvc.lock") or {}
+    problems = []
+    for name, stage in (data.get("stages") or {}).items():
+        for kind in ("deps", "outs"):
+            for item in (stage or {}).get(kind) or []:
+                md5 = item.get("md5") if isinstance(item, dict) else None
+                if md5 is not None and not (
+                    isinstance(md5, str) and re.fullmatch(r"[0-9a-f]{32}(\.dir)?", md5)
+                ):
+                    problems.append(
+                        f"stage '{name}': dvc.lock records {kind[:-1]} {item.get('path')} "
+                        f"with md5 {md5!r}, which is not an md5 hash"
+                    )
+    return problems
+
+
+def find_stale(repo: Any, committed: dict[str, StageLock]) -> list[str]:
+    """Why ``dvc.lock`` disagrees with its own ``dvc.yaml``, params and tracked files ([] if not).
+
+    ``repo`` is DVC's Repo of the sandbox: DVC's loader reads ``dvc.yaml`` (templating and all)
+    and fills each stage from the lock. Outputs are not on disk yet; dependencies that are
+    files of the commit are, and are re-hashed; a dependency another stage (or a ``.dvc``
+    file) produces must carry the hash that stage's output records.
+    """
+    from dvc.stage import PipelineStage
+
+    stages = list(repo.index.stages)
+    produced = {out.fs_path: (stage, out) for stage in stages for out in stage.outs}
+    pipeline = [s for s in stages if isinstance(s, PipelineStage)]
+    in_root = {s.name: s for s in pipeline if _rel(repo, s.dvcfile.path) == "dvc.yaml"}
+    problems = [
+        f"dvc.lock has stage '{name}', which dvc.yaml does not define"
+        for name in committed
+        if name not in in_root
+    ]
+    for stage in pipeline:
+        where = f"stage '{stage.addressing}'"
+        if stage.name in in_root and in_root[stage.name] is stage:
+            lock = committed.get(stage.name)
+            if lock is None:
+                problems.append(f"{where} is not in dvc.lock (run `dvc repro` and commit)")
+                continue
+            declared = {_rel(repo, out.fs_path) for out in stage.outs}
+            problems += [
+                f"{where}: dvc.lock records output {extra}, dvc.yaml does not"
+                for extra in sorted({out.path for out in lock.outs} - declared)
+            ]
+        if stage.cmd_changed:
+            problems.append(f"{where}: its command in dvc.yaml differs from dvc.lock's")
+        problems += _stale_deps(repo, stage, produced)
+        problems += [
+            f"{where}: dvc.lock records no hash for output {_rel(repo, out.fs_path)}"
+            for out in stage.outs
+            if _hash(out) is None and not stage.frozen
+        ]
+    return problems
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def _inputs(repo: Any) -> list[Any]:
+    """Outputs the run needs but does not make: of ``.dvc`` files and of frozen stages."""
+    from dvc.stage import PipelineStage
+
+    stages = list(repo.index.stages)
+    runnable = [s for s in stages if isinstance(s, PipelineStage) and not s.frozen and s.cmd]
+    needed = {dep.fs_path for s in runnable for dep in s.deps}
+    found = []
+    for stage in stages:
+        if stage in runnable:
+            continue
+        for out in stage.outs:
+            if any(
+                n == out.fs_path
+                or n.startswith(out.fs_path + os.sep)
+                or out.fs_path.startswith(n + os.sep)
+                for n in needed
+            ):
+                found.append(out)
+    return found
+
+
+def fetch_inputs(repo: Any, default_remote: str | None) -> list[str]:
+    """Pull the run's inputs (user's cache first, then the remote); re-hash them. Paths fetched."""
+    from dvc.exceptions import DvcException
+
+    from mlratchet.integrity import verify_entry
+    from mlratchet.reproduce.sandbox import USER_CACHE_REMOTE
+
+    outs = _inputs(repo)
+    if not outs:
+        return []
+    targets = [_rel(repo, out.fs_path) for out in outs]
+    remotes = [USER_CACHE_REMOTE] + ([default_remote] if default_remote else [])
+    for remote in remotes:
+        missing = [
+            t for t, out in zip(targets, outs, strict=True) if not Path(out.fs_path).exists()
+        ]
+        if not missing:
+            break
+        with contextlib.suppress(DvcException):
+            repo.pull(targets=missing, remote=remote)
+    for target, out in zip(targets, outs, strict=True):
+        if not Path(out.fs_path).exists():
+            raise BadInputError(
+                f"{target}: the commit needs it as an input, and it is neither in your DVC "
+                f"cache nor on the remote{f' {default_remote!r}' if default_remote else ''}; "
+                "run `dvc pull` (or `dvc push` from where it was made) and retry"
+            )
+        recorded = _hash(out)
+        if recorded is not None:
+            verify_entry(
+                repo.root_dir,
+                Entry(target, recorded, None, None, str(out.hash_info.name or "md5")),
+            )
+    return targets
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def _plan(repo: Any) -> list[tuple[str, list[str]]]:
+    """Runnable stages in DVC's order, each with the runnable stages it depends on."""
+    from dvc.repo.reproduce import get_active_graph, plan_repro
+    from dvc.stage import PipelineStage
+
+    graph = get_active_graph(repo.index.graph)
+    runnable = {s for s in graph if isinstance(s, PipelineStage) and not s.frozen and s.cmd}
+    order = [s for s in plan_repro(graph) if s in runnable]
+    return [
+        (s.addressing, [u.addressing for u in graph.successors(s) if u in runnable]) for s in order
+    ]
+
+
+def _is_chain(plan: Sequence[tuple[str, Sequence[str]]]) -> bool:
+    """Whether the stages form one chain (nothing could run in parallel)."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(name for name, _ in plan)
+    graph.add_edges_from((name, up) for name, ups in plan for up in ups)
+    return len(plan) <= 1 or nx.dag_longest_path_length(graph) + 1 == len(plan)
+
+
+def _compare(
+    root: Path, committed: dict[str, StageLock], runs: dict[str, StageRun]
+) -> list[StageCheck]:
+    from mlratchet.integrity import check_entry
+
+    checks = []
+    for name, lock in committed.items():
+        outputs = []
+        for entry in lock.outs:
+            if entry.md5 is None or not (root / entry.path).exists():
+                outputs.append(OutputCheck(entry.path, "missing", entry.md5, None))
+                continue
+            mismatch = check_entry(root, entry)
+            if mismatch is None:
+                outputs.append(OutputCheck(entry.path, "identical", entry.md5, entry.md5))
+            else:
+                outputs.append(OutputCheck(entry.path, "differs", entry.md5, mismatch.actual))
+        checks.append(StageCheck(name, tuple(outputs), runs.get(name)))
+    return checks
+
+
+def verify(
+    repo: Path | str = ".",
+    rev: str = "HEAD",
+    *,
+    jobs: int = 1,
+    keep: bool = False,
+    on_event: OnEvent | None = None,
+) -> VerifyReport:
+    """Re-run commit ``rev``'s pipeline from scratch in a sandbox; compare with its ``dvc.lock``.
+
+    Never writes to the user's work tree, index, refs (but the notes ref) or DVC cache.
+    ``jobs`` > 1 runs up to that many independent stages at once (a pipeline that is one
+    chain runs in this process either way). Raises :class:`BadInputError` (exit 2) for an
+    unknown revision, a revision without ``dvc.lock``, or an input that cannot be fetched.
+    """
+    from mlratchet import gitio, notes, revs
+    from mlratchet.reproduce import sandbox as sb
+    from mlratchet.reproduce.engine import deferred_sigint
+
+    start = time.perf_counter()
+    git_root = gitio.toplevel(repo)
+    dvc_root = find_dvc_root(repo)
+    dvc_rel = dvc_root.resolve().relative_to(git_root.resolve())
+    revision = revs.resolve(git_root, rev)
+    if revision.sha is None:
+        raise BadInputError("verify checks a commit, not the work tree: commit, then verify")
+    sha = revision.sha
+    lock_path = (dvc_rel / "dvc.lock").as_posix()
+    lock_bytes = gitio.read_blob(git_root, sha, lock_path)
+    if lock_bytes is None:
+        raise BadInputError(
+            f"{lock_path} does not exist at {rev} ({sha[:7]}): nothing to verify; "
+            "run the pipeline and commit dvc.lock"
+        )
+    committed = parse_lock(lock_bytes, f"{lock_path} at {rev}")
+    stale = malformed_hashes(lock_bytes)  # DVC itself would crash on these
+    checks: list[StageCheck] = []
+    workdir: str | None = None
+    if not stale:
+        with sb.checkout(git_root, sha, dvc_rel, keep=keep) as box:
+            stale, checks = _check_in(
+                box, git_root, dvc_root, committed, jobs=jobs, on_event=on_event
+            )
+            workdir = str(box.directory) if keep else None
+    if stale:
+        verdict: Verdict = "stale"
+    elif all(check.status == "identical" for check in checks):
+        verdict = "reproduced"
+    else:
+        verdict = "not-reproduced"
+    report = VerifyReport(
+        rev_name=rev,
+        sha=sha,
+        lock_md5=hashlib.md5(lock_bytes).hexdigest(),  # noqa: S324 - an identity, as in DVC
+        verdict=verdict,
+        stages=tuple(checks),
+        stale=tuple(stale),
+        seconds=time.perf_counter() - start,
+        jobs=jobs,
+        workdir=workdir,
+    )
+    try:
+        with deferred_sigint():
+            notes.update(git_root, sha, NOTE_KEY, report.to_json())
+    except RatchetError as exc:  # e.g. no git identity: the result stands, unrecorded
+        return dataclasses.replace(report, note_error=str(exc))
+    return report
+
+
+def _check_in(
+    box: Any,
+    git_root: Path,
+    dvc_root: Path,
+    committed: dict[str, StageLock],
+    *,
+    jobs: int,
+    on_event: OnEvent | None,
+) -> tuple[list[str], list[StageCheck]]:
+    """In the sandbox: the stale-lock check, the inputs, the run, the comparison."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    from mlratchet.reproduce import sandbox as sb
+    from mlratchet.reproduce.engine import translate_dvc_error
+
+    user_config = sb.user_dvc_config(dvc_root)
+    sb.configure_dvc(box, user_config, sb.user_cache_dir(dvc_root, user_config))
+    env = {"PYTHONPATH": sb.python_path(git_root, box), "DVC_NO_ANALYTICS": "1"}
+    with Session(on_event=on_event, env=env) as session:
+        try:
+            with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
+                stale = find_stale(sandbox_repo, committed)
+                if stale:
+                    return stale, []
+                fetch_inputs(sandbox_repo, (user_config.get("core") or {}).get("remote"))
+                plan = _plan(sandbox_repo)
+        except DvcException as exc:
+            raise BadInputError(f"at the commit verified, {translate_dvc_error(exc)}") from exc
+        try:
+            if jobs > 1 and not _is_chain(plan):
+                logs = box.directory / "logs"
+                done = run_dvc_parallel(box.dvc_root, plan, session=session, jobs=jobs, logs=logs)
+            else:
+                done = run_dvc(
+                    box.dvc_root, session=session, force=True, no_commit=True, run_cache=False
+                )
+        except StageFailedError as exc:
+            done = list(exc.runs)
+    return [], _compare(box.dvc_root, committed, {run.stage: run for run in done})
