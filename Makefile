@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run verify test test-fast lint bench
+.PHONY: help install run verify test test-fast lint bench monitor-demo
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,3 +42,10 @@ lint: install  ## ruff, formatting and mypy
 
 bench: install  ## run every benchmark in benchmarks/ (minutes)
 	for b in benchmarks/bench_*.py; do python $$b || exit 1; done
+
+monitor-demo: install  ## monitor each month of 2013 against the training months (reports/monitor-2013/)
+	dvc repro --quiet
+	ratchet monitor-months --out reports/monitor-2013
+	ratchet batch --month 12 --output data/batches/2013-12.parquet
+	-ratchet monitor data/batches/2013-12.parquet --contract contracts/prepared.yaml \
+		--out reports/monitor-2013/december

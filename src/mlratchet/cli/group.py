@@ -23,6 +23,12 @@ COMMANDS: dict[str, str] = {
     "registry": "mlratchet.cli.registry:registry",
     "repro": "mlratchet.cli.repro:repro",
     "verify": "mlratchet.cli.verify:verify",
+    # issue 6: contracts and monitoring
+    "contract": "mlratchet.cli.contract:contract",
+    "validate": "mlratchet.cli.validate:validate",
+    "monitor": "mlratchet.cli.monitor:monitor",
+    "batch": "mlratchet.cli.monitor:batch",
+    "monitor-months": "mlratchet.cli.monitor:monitor_months",
 }
 
 #: stdout was closed before we finished writing (piped into `head`): 128 + SIGPIPE, as the shell

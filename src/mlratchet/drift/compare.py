@@ -1,0 +1,325 @@
+"""Compare two sides column by column: statistics, verdicts, and chart data.
+
+:func:`compare` turns two :class:`~mlratchet.drift.profile.Side` objects into a
+:class:`Comparison`: one JSON-ready :class:`ColumnDrift` per column (the shape of the monitor
+report) and one :class:`Chart` per column for the HTML report. Numeric columns are computed in
+a thread pool (numpy's sorts and searches release the GIL).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from mlratchet.drift import categorical, histogram, numeric, verdict
+from mlratchet.drift.profile import CategoricalColumn, Counts, Edges, Kind, NumericColumn, Side
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mlratchet.policy import MonitorPolicy
+
+#: Bars in a numeric chart (plus one open bin at each end).
+CHART_BINS = 30
+#: Categories drawn in a categorical chart (the most frequent; the rest are summed as "other").
+CHART_CATEGORIES = 20
+#: Reference sample size per numeric column for stream-mode edges.
+SAMPLE_VALUES = 262_144
+
+
+class ColumnDrift(TypedDict):
+    """One feature's drift, as the JSON report has it."""
+
+    column: str
+    kind: str
+    drifted: bool
+    reasons: list[str]
+    effect: dict[str, Any]  # {"statistic", "value", "threshold"}
+    test: dict[str, Any]  # {"name", "p_value", "alpha"}
+    statistics: dict[str, Any]
+    reference: dict[str, int]
+    current: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What the HTML report draws for one column: bins and each side's proportions."""
+
+    column: str
+    kind: Kind
+    labels: list[str]
+    reference: list[float]
+    current: list[float]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every compared column."""
+
+    columns: list[ColumnDrift]
+    charts: dict[str, Chart]
+
+    @property
+    def drifted(self) -> list[str]:
+        """Names of the drifted columns."""
+        return [c["column"] for c in self.columns if c["drifted"]]
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def chart_edges(sample: np.ndarray) -> np.ndarray:
+    """Evenly spaced chart edges over the central 99 % of a sorted reference sample."""
+    import numpy as np
+
+    if len(sample) == 0:
+        return np.empty(0)
+    low, high = numeric.sorted_quantiles(sample, np.array([0.005, 0.995]))
+    if high <= low:
+        return np.unique(np.array([low]))
+    return np.linspace(low, high, CHART_BINS + 1)
+
+
+def edges_from_sample(sample: np.ndarray, bins: int) -> Edges:
+    """Stream-mode edges of one numeric column from a sorted sample of the reference."""
+    psi_edges = numeric.quantile_edges(sample, bins)
+    return Edges(
+        fine=histogram.fine_edges(sample, psi_edges),
+        psi=psi_edges,
+        chart=chart_edges(sample),
+    )
+
+
+def _proportions(counts: Any) -> list[float]:
+    total = float(sum(counts))
+    return [float(c) / total if total else 0.0 for c in counts]
+
+
+def _edge_labels(edges: np.ndarray) -> list[str]:
+    if len(edges) == 0:
+        return ["all"]
+    labels = [f"<= {edges[0]:.4g}"]
+    labels += [f"{a:.4g} .. {b:.4g}" for a, b in itertools.pairwise(edges)]
+    return [*labels, f"> {edges[-1]:.4g}"]
+
+
+def _numeric_exact(
+    ref: NumericColumn, cur: NumericColumn, bins: int
+) -> tuple[dict[str, Any], list[str], Any, Any]:
+    import numpy as np
+
+    ref_values, cur_values = ref.sorted_values(), cur.sorted_values()
+    edges = chart_edges(ref_values)
+    ref_chart = numeric.bin_counts(ref_values, edges)
+    cur_chart = numeric.bin_counts(cur_values, edges)
+    if len(ref_values) == 0 or len(cur_values) == 0:
+        return {}, _edge_labels(edges), ref_chart, cur_chart
+    statistic, distance = numeric.ks_wasserstein(ref_values, cur_values)
+    psi_edges = numeric.quantile_edges(ref_values, bins)
+    if max(len(ref_values), len(cur_values)) <= numeric.KS_EXACT_MAX_N:
+        small = (ref_values, cur_values)  # scipy's exact method needs the values themselves
+    else:
+        small = None
+    stats = {
+        "ks": _PendingKS(statistic, len(ref_values), len(cur_values), small),
+        "psi": numeric.psi_from_counts(
+            numeric.bin_counts(ref_values, psi_edges), numeric.bin_counts(cur_values, psi_edges)
+        ),
+        "wasserstein": numeric.normalised(distance, float(np.std(ref_values))),
+        "method": "exact",
+    }
+    return stats, _edge_labels(edges), ref_chart, cur_chart
+
+
+def _numeric_stream(
+    ref: NumericColumn, cur: NumericColumn
+) -> tuple[dict[str, Any], list[str], Any, Any]:
+    if ref.histogram is None or cur.histogram is None or ref.edges is None:
+        raise ValueError("stream-mode columns need histograms")  # a bug, not user input
+    labels = _edge_labels(ref.edges.chart)
+    if ref.histogram.n == 0 or cur.histogram.n == 0:
+        return {}, labels, ref.chart_counts, cur.chart_counts
+    estimate = histogram.compare(ref.histogram, cur.histogram, ref.edges.psi)
+    stats = {
+        "ks": _PendingKS(
+            estimate.ks.statistic, ref.histogram.n, cur.histogram.n, None, estimate.ks_upper
+        ),
+        "psi": estimate.psi,
+        "wasserstein": estimate.wasserstein,
+        "wasserstein_error": estimate.wasserstein_error,
+        "method": "histogram",
+    }
+    return stats, labels, ref.chart_counts, cur.chart_counts
+
+
+def _categorical(
+    ref: CategoricalColumn, cur: CategoricalColumn
+) -> tuple[dict[str, Any], list[str], list[int], list[int]]:
+    names, ref_counts, cur_counts = categorical.aligned(ref.categories, cur.categories)
+    order = sorted(range(len(names)), key=lambda i: (-(ref_counts[i] + cur_counts[i]), names[i]))
+    top, rest = order[:CHART_CATEGORIES], order[CHART_CATEGORIES:]
+    labels = [names[i] for i in top]
+    ref_chart = [int(ref_counts[i]) for i in top]
+    cur_chart = [int(cur_counts[i]) for i in top]
+    if rest:
+        labels.append(f"other ({len(rest)})")
+        ref_chart.append(int(sum(ref_counts[i] for i in rest)))
+        cur_chart.append(int(sum(cur_counts[i] for i in rest)))
+    if ref_counts.sum() == 0 or cur_counts.sum() == 0:
+        return {}, labels, ref_chart, cur_chart
+    chi = categorical.chi_square(ref_counts, cur_counts)
+    new = [n for n in names if n not in ref.categories]
+    stats = {
+        "chi_square": {"statistic": chi.statistic, "dof": chi.dof, "p_value": chi.p_value},
+        "psi": categorical.psi(ref_counts, cur_counts),
+        "jensen_shannon": categorical.jensen_shannon(ref_counts, cur_counts),
+        "new_categories": new[:20],
+        "new_category_count": len(new),
+    }
+    return stats, labels, ref_chart, cur_chart
+
+
+@dataclass(frozen=True)
+class _PendingKS:
+    """A KS statistic whose p-value is computed after every column's statistics.
+
+    The p-value needs scipy.stats, which takes a second to import: it is imported in the
+    background while the columns are sorted and merged, and waited for only at the end.
+    """
+
+    statistic: float
+    n: int
+    m: int
+    values: tuple[Any, Any] | None
+    upper: float | None = None
+
+    def resolve(self) -> dict[str, Any]:
+        if self.values is not None:
+            ks = numeric.ks_result(self.statistic, *self.values)
+        else:
+            ks = numeric.KS(self.statistic, numeric.ks_p_value(self.statistic, self.n, self.m))
+        out = {"statistic": ks.statistic, "p_value": ks.p_value}
+        if self.upper is not None:
+            out["upper"] = self.upper
+        return out
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float):
+        return _finite(value)
+    return value
+
+
+def judge(
+    name: str,
+    kind: Kind,
+    stats: dict[str, Any],
+    ref: Counts,
+    cur: Counts,
+    *,
+    statistic: str,
+    threshold: float,
+    alpha: float,
+    tolerance: float,
+) -> ColumnDrift:
+    """The report entry of one column under an effect rule."""
+    test_name = "ks" if kind == "numeric" else "chi_square"
+    p_value = stats[test_name]["p_value"] if test_name in stats else None
+    value = stats.get(statistic)
+    effect = value["statistic"] if isinstance(value, dict) else value
+    why = verdict.reasons(
+        effect=effect,
+        threshold=threshold,
+        p_value=p_value,
+        alpha=alpha,
+        ref=ref,
+        cur=cur,
+        tolerance=tolerance,
+    )
+    return {
+        "column": name,
+        "kind": kind,
+        "drifted": bool(why),
+        "reasons": why,
+        "effect": {"statistic": statistic, "value": _finite(effect), "threshold": threshold},
+        "test": {"name": test_name, "p_value": _finite(p_value), "alpha": alpha},
+        "statistics": _clean(stats),
+        "reference": ref.as_dict(),
+        "current": cur.as_dict(),
+    }
+
+
+def compare(
+    ref: Side,
+    cur: Side,
+    policy: MonitorPolicy,
+    *,
+    rules: dict[str, tuple[str, float]] | None = None,
+    threads: int | None = None,
+) -> Comparison:
+    """Every column of ``ref`` against the same column of ``cur``.
+
+    ``rules`` overrides the policy's effect rule (statistic, threshold) for named columns (the
+    model's scores use the prediction rule).
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    rules = rules or {}
+
+    def measure(name: str) -> tuple[dict[str, Any], list[str], Any, Any]:
+        ref_col, cur_col = ref.columns[name], cur.columns[name]
+        if isinstance(ref_col, CategoricalColumn) and isinstance(cur_col, CategoricalColumn):
+            return _categorical(ref_col, cur_col)
+        if isinstance(ref_col, NumericColumn) and isinstance(cur_col, NumericColumn):
+            if ref.stream:
+                return _numeric_stream(ref_col, cur_col)
+            found = _numeric_exact(ref_col, cur_col, policy.bins)
+            cur_col.release()
+            return found
+        raise TypeError(f"column {name!r} has different kinds on the two sides")
+
+    def one(
+        name: str, measured: tuple[dict[str, Any], list[str], Any, Any]
+    ) -> tuple[ColumnDrift, Chart]:
+        kind = ref.kinds[name]
+        ref_col, cur_col = ref.columns[name], cur.columns[name]
+        stats, labels, ref_chart, cur_chart = measured
+        if isinstance(stats.get("ks"), _PendingKS):
+            stats = {**stats, "ks": stats["ks"].resolve()}
+        statistic, threshold = rules.get(name) or verdict.effect_rule(kind, policy)
+        entry = judge(
+            name,
+            kind,
+            stats,
+            ref_col.counts,
+            cur_col.counts,
+            statistic=statistic,
+            threshold=threshold,
+            alpha=policy.alpha,
+            tolerance=policy.nonfinite_tolerance,
+        )
+        chart = Chart(
+            name, kind, labels, _proportions(list(ref_chart)), _proportions(list(cur_chart))
+        )
+        return entry, chart
+
+    names = list(ref.kinds)
+    workers = max(1, min(threads or os.cpu_count() or 1, len(names)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        measured = list(pool.map(measure, names))
+    results = [one(name, found) for name, found in zip(names, measured, strict=True)]
+    return Comparison(
+        columns=[entry for entry, _ in results],
+        charts={entry["column"]: chart for entry, chart in results},
+    )

@@ -1,0 +1,725 @@
+"""``ratchet monitor``: a batch of production data against the reference, one verdict.
+
+What is compared, and what raises an alert (exit 1):
+
+- **drift** of every input column, current batch against the reference (by default the rows the
+  model was trained on): statistics and a verdict per feature (:mod:`mlratchet.drift.verdict`);
+  alert ``dataset_drift`` when the share of drifted features reaches ``drift_share``;
+- **contract** (``--contract``): the batch validated as ``ratchet validate`` does; alert
+  ``contract`` when it fails;
+- **stability**: nulls, NaN and +-inf counted in every input column and in the model's scores
+  and predictions; alert ``stability`` when a column's share of them moves by more than the
+  tolerance, when +-inf appears, or when a score is not finite;
+- **skew** (with a model): (1) *replay*: the model's own ``features`` step applied to the rows it
+  was trained on must give back, cell for cell, the features training recorded; (2) the batch's
+  serving features (computed by that step, :func:`mlratchet.features.transform`) against the
+  training features, feature by feature; alert ``skew`` when the replay differs or a serving
+  feature drifts while its input column does not (the difference comes from the computation,
+  not from the data);
+- **prediction drift** (with a model): the model's scores on the batch against its scores on
+  the reference, under the ``prediction`` rule; alert ``prediction_drift``.
+
+Parquet inputs above :data:`STREAM_ROWS` rows (or with ``stream=True``) are read one row group
+at a time and summarised in mergeable histograms (bounded memory); otherwise every value is
+kept and the statistics are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from mlratchet.errors import BadInputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from mlratchet.contracts import Contract, ValidationReport
+    from mlratchet.contracts.reading import TableFile
+    from mlratchet.drift import Chart, ColumnDrift, Side
+    from mlratchet.drift.profile import Counts, Edges, Kind
+    from mlratchet.monitor.model import ModelContext
+    from mlratchet.policy import MonitorPolicy
+
+#: Inputs with more rows than this are streamed by row groups unless told otherwise.
+STREAM_ROWS = 2_000_000
+#: Row groups read (evenly spaced) to choose stream-mode bin edges from the reference.
+SAMPLE_GROUPS = 8
+#: The model's score column, as it appears in the report.
+SCORE = "score"
+
+
+class Alert(TypedDict):
+    """One reason the monitor said no."""
+
+    kind: str
+    message: str
+
+
+class MonitorReport(TypedDict):
+    """The monitor's verdict and everything behind it (the JSON output)."""
+
+    verdict: str
+    alerts: list[Alert]
+    mode: str
+    current: dict[str, Any]
+    reference: dict[str, Any]
+    model: dict[str, Any] | None
+    policy: dict[str, Any]
+    drift: dict[str, Any]
+    contract: ValidationReport | None
+    stability: dict[str, Any]
+    skew: dict[str, Any] | None
+    prediction: ColumnDrift | None
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """The report, and the chart data behind it (for the HTML report)."""
+
+    report: MonitorReport
+    charts: dict[str, dict[str, Chart]]
+
+
+class Input:
+    """One side's rows: a data file (streamed or read whole) or an in-memory table."""
+
+    def __init__(self, label: str, data: TableFile | None = None, table: Any = None) -> None:
+        self.label = label
+        self.data = data
+        self.table = table
+        self.rows = table.num_rows if table is not None else (data.rows if data else 0) or 0
+
+    @property
+    def names(self) -> list[str]:
+        """Its column names."""
+        if self.table is not None:
+            return list(self.table.column_names)
+        return list(self.data.names) if self.data else []
+
+    def arrow_type(self, name: str) -> Any:
+        """The Arrow type of a column."""
+        if self.table is not None:
+            return self.table.schema.field(name).type
+        return self.data.types[name] if self.data else None
+
+    def chunks(
+        self, columns: list[str], stream: bool, dictionary: list[str] | None = None
+    ) -> Iterator[Any]:
+        """Chunks of the given columns (``Chunk`` objects for a file, tables otherwise).
+
+        ``dictionary``: text columns to read dictionary-encoded from Parquet (categories are
+        then counted from their codes).
+        """
+        from mlratchet.contracts.reading import Chunk
+
+        if self.table is not None:
+            yield Chunk(self.table.select(columns), 0)
+            return
+        if self.data is not None:
+            yield from self.data.chunks(columns, whole=not stream, dictionary=dictionary)
+
+    def text_columns(self, names: list[str]) -> list[str]:
+        """Those of ``names`` that are text (string) columns."""
+        import pyarrow as pa
+
+        return [
+            n
+            for n in names
+            if pa.types.is_string(self.arrow_type(n))
+            or pa.types.is_large_string(self.arrow_type(n))
+        ]
+
+    def sample(self, columns: list[str]) -> Iterator[Any]:
+        """Evenly spaced row groups (a file), or everything (a table)."""
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        if self.table is not None or self.data is None or self.data.format != "parquet":
+            yield from (chunk.table for chunk in self.chunks(columns, stream=False))
+            return
+        parquet = pq.ParquetFile(self.data.path)
+        groups = parquet.num_row_groups
+        for group in np.unique(np.linspace(0, groups - 1, min(groups, SAMPLE_GROUPS)).round()):
+            yield parquet.read_row_group(int(group), columns=columns)
+
+
+def _open(path: Path, contract: Contract | None, label: str) -> Input:
+    from mlratchet.contracts import open_data
+
+    return Input(label, data=open_data(path, contract))
+
+
+def _batch_input(current: Any, contract: Contract | None, label: str | None) -> Input:
+    """A batch from a file path, or from an in-memory Arrow table or pandas frame."""
+    import pyarrow as pa
+
+    from mlratchet.contracts.reading import TableFile, _duplicates
+
+    if isinstance(current, str | Path):
+        return _open(Path(current), contract, label or str(current))
+    table = current if isinstance(current, pa.Table) else pa.Table.from_pandas(current)
+    table = table.replace_schema_metadata(None)
+    names = list(table.column_names)
+    types: dict[str, Any] = {}
+    for f in table.schema:
+        types.setdefault(f.name, f.type)
+    name = label or "<batch>"
+    data = TableFile(Path(name), "parquet", names, types, table.num_rows, _duplicates(names))
+    return Input(name, data=data, table=table)
+
+
+def _kinds(ref: Input, columns: list[str] | None) -> dict[str, Kind]:
+    from mlratchet.drift import kind_of
+
+    wanted = columns if columns is not None else ref.names
+    kinds: dict[str, Kind] = {}
+    for name in wanted:
+        if name not in ref.names:
+            raise BadInputError(f"{ref.label}: no column {name!r}")
+        kind = kind_of(ref.arrow_type(name))
+        if kind is not None:
+            kinds[name] = kind
+    if not kinds:
+        raise BadInputError(f"{ref.label}: no column in common with the batch to compare")
+    return kinds
+
+
+class _Model:
+    """Serving through the model: features by its own ``features`` step, then scores."""
+
+    def __init__(self, context: ModelContext) -> None:
+        from mlratchet.monitor.model import feature_kinds
+
+        self.context = context
+        self.inputs = [str(n) for n in context.transformer.feature_names_in_]
+        self.feature_kinds = feature_kinds(context.transformer)
+
+    def serve(self, table: pa.Table) -> tuple[Any, np.ndarray, np.ndarray]:
+        """Serving features, scores and predictions for prepared rows."""
+        import numpy as np
+
+        from mlratchet.features import transform
+
+        frame = table.select(self.inputs).to_pandas()
+        features = transform(self.context.transformer, frame)
+        classifier = self.context.classifier
+        proba = classifier.predict_proba(features)
+        scores = np.asarray(proba[:, 1], dtype=np.float64)
+        predictions = np.asarray(classifier.classes_, dtype=np.float64)[proba.argmax(axis=1)]
+        predictions[~np.isfinite(scores)] = np.nan
+        return features, scores, predictions
+
+
+def _sample_edges(
+    sample: dict[str, list[np.ndarray]], kinds: dict[str, Kind], bins: int
+) -> dict[str, Edges]:
+    import numpy as np
+
+    from mlratchet.drift.compare import SAMPLE_VALUES, edges_from_sample
+    from mlratchet.drift.numeric import finite_sorted
+
+    edges = {}
+    for name, kind in kinds.items():
+        if kind != "numeric":
+            continue
+        values = finite_sorted(np.concatenate(sample[name]) if sample[name] else np.empty(0))
+        if len(values) > SAMPLE_VALUES:
+            values = values[:: len(values) // SAMPLE_VALUES + 1]
+        edges[name] = edges_from_sample(values, bins)
+    return edges
+
+
+def _numpy(column: Any) -> np.ndarray:
+    from mlratchet.drift.profile import numeric_values
+
+    return numeric_values(column)[0]
+
+
+def _counts_json(counts: Counts) -> dict[str, int]:
+    return counts.as_dict()
+
+
+def _stability(
+    drift_columns: list[ColumnDrift],
+    scores: Counts | None,
+    predictions: Counts | None,
+    tolerance: float,
+) -> dict[str, Any]:
+    columns = {}
+    ok = True
+    for entry in drift_columns:
+        why = [r for r in entry["reasons"] if r in ("missing_rate", "infinite", "no_values")]
+        ok &= not why
+        columns[entry["column"]] = {
+            "reference": entry["reference"],
+            "current": entry["current"],
+            "ok": not why,
+            "reasons": why,
+        }
+    out: dict[str, Any] = {"tolerance": tolerance, "columns": columns}
+    for name, counts in (("scores", scores), ("predictions", predictions)):
+        if counts is None:
+            out[name] = None
+            continue
+        bad = counts.unusable
+        ok &= bad == 0
+        out[name] = {**counts.as_dict(), "ok": bad == 0}
+    out["ok"] = ok
+    return out
+
+
+def _replay(model: _Model) -> dict[str, Any]:
+    """The model's features step on its training rows against the recorded training features."""
+    import numpy as np
+
+    from mlratchet.features import transform
+
+    context = model.context
+    served = transform(context.transformer, context.reference.select(model.inputs).to_pandas())
+    recorded = context.training_features
+    features: dict[str, Any] = {}
+    total = 0
+    if len(served) != len(recorded):
+        return {
+            "rows": len(served),
+            "recorded_rows": len(recorded),
+            "mismatched_cells": max(len(served), len(recorded)),
+            "features": {},
+            "ok": False,
+        }
+    for name in served.columns:
+        if name not in recorded.columns:
+            features[name] = {"mismatched": len(served), "examples": [], "missing": True}
+            total += len(served)
+            continue
+        a = served[name].to_numpy(dtype=np.float64)
+        b = recorded[name].to_numpy(dtype=np.float64)
+        differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        count = int(differ.sum())
+        if count:
+            rows = np.flatnonzero(differ)[:5]
+            features[name] = {
+                "mismatched": count,
+                "examples": [
+                    {"row": int(r), "served": _num(a[r]), "recorded": _num(b[r])} for r in rows
+                ],
+            }
+            total += count
+    return {
+        "rows": len(served),
+        "recorded_rows": len(recorded),
+        "mismatched_cells": total,
+        "features": features,
+        "ok": total == 0,
+    }
+
+
+def _num(value: float) -> float | str:
+    import math
+
+    return value if math.isfinite(value) else str(value)
+
+
+@dataclass
+class Reference:
+    """The reference side, summarised once; many batches can be checked against it."""
+
+    policy: MonitorPolicy
+    input: Input
+    kinds: dict[str, Kind]
+    stream: bool
+    served: _Model | None
+    inputs: Side
+    scores: Side
+    training_features: Side
+    replay: dict[str, Any] | None
+    input_edges: dict[str, Edges] | None
+    score_edges: dict[str, Edges] | None
+    feature_edges: dict[str, Edges] | None
+    is_training_rows: bool
+
+    @property
+    def needed(self) -> list[str]:
+        """Columns a batch must have."""
+        model_inputs = self.served.inputs if self.served else []
+        return list(dict.fromkeys([*self.kinds, *model_inputs]))
+
+
+def _stream_edges(
+    ref: Input, needed: list[str], kinds: dict[str, Kind], served: _Model | None, bins: int
+) -> tuple[dict[str, Edges], dict[str, Edges], dict[str, Edges] | None]:
+    """Bin edges for inputs, scores and features, from a sample of the reference."""
+    import numpy as np
+
+    sample: dict[str, list[np.ndarray]] = {n: [] for n in [*kinds, SCORE]}
+    for table in ref.sample(needed):
+        for name, kind in kinds.items():
+            if kind == "numeric":
+                sample[name].append(_numpy(table.column(name)))
+        if served is not None:
+            sample[SCORE].append(served.serve(table)[1])
+    input_edges = _sample_edges(sample, kinds, bins)
+    score_edges = _sample_edges(sample, {SCORE: "numeric"}, bins)
+    if served is None:
+        return input_edges, score_edges, None
+    train = served.context.training_features
+    feature_kinds: dict[str, Kind] = dict(served.feature_kinds)  # type: ignore[arg-type]
+    feature_edges = _sample_edges(
+        {n: [train[n].to_numpy(dtype=np.float64)] for n in feature_kinds}, feature_kinds, bins
+    )
+    return input_edges, score_edges, feature_edges
+
+
+def reference(
+    *,
+    policy: MonitorPolicy,
+    path: Path | str | None = None,
+    model: ModelContext | None = None,
+    columns: list[str] | None = None,
+    stream: bool = False,
+    current_names: list[str] | None = None,
+) -> Reference:
+    """Summarise the reference: a file, or (default) the rows the model was trained on."""
+    from mlratchet.drift import Side
+
+    if path is not None:
+        ref = _open(Path(path), None, str(path))
+    elif model is not None:
+        ref = Input(f"{model.reference_path} at {model.label}", table=model.reference)
+    else:
+        raise BadInputError(
+            "give a reference: --reference FILE, or --model to use its training rows"
+        )
+    served = _Model(model) if model is not None else None
+    if served is not None and columns is None:
+        from mlratchet.monitor.model import input_columns
+
+        columns = list(input_columns(served.context.transformer))
+    if columns is None and current_names is not None:
+        columns = [n for n in ref.names if n in set(current_names)]
+    kinds = _kinds(ref, columns)
+    needed = list(dict.fromkeys([*kinds, *(served.inputs if served else [])]))
+    missing = [n for n in needed if n not in ref.names]
+    if missing:
+        raise BadInputError(f"{ref.label}: no column {missing[0]!r} (the model reads it)")
+
+    score_kinds: dict[str, Kind] = {SCORE: "numeric"}
+    feature_kinds: dict[str, Kind] = dict(served.feature_kinds) if served else {}  # type: ignore[arg-type]
+    input_edges = score_edges = feature_edges = None
+    if stream:
+        input_edges, score_edges, feature_edges = _stream_edges(
+            ref, needed, kinds, served, policy.bins
+        )
+    inputs, scores = Side(kinds, input_edges), Side(score_kinds, score_edges)
+    training_features = Side(feature_kinds, feature_edges)
+    # With a model, its features step wants plain strings; without, codes are cheaper.
+    text = ref.text_columns(list(kinds)) if served is None else None
+    for chunk in ref.chunks(needed, stream, text):
+        inputs.add({n: chunk.table.column(n) for n in kinds})
+        if served is not None:
+            scores.add({SCORE: served.serve(chunk.table)[1]})
+    if served is not None:
+        train = served.context.training_features
+        training_features.add({n: train[n].to_numpy() for n in feature_kinds})
+    return Reference(
+        policy=policy,
+        input=ref,
+        kinds=kinds,
+        stream=stream,
+        served=served,
+        inputs=inputs,
+        scores=scores,
+        training_features=training_features,
+        replay=_replay(served) if served is not None else None,
+        input_edges=input_edges,
+        score_edges=score_edges,
+        feature_edges=feature_edges,
+        is_training_rows=path is None,
+    )
+
+
+def _model_checks(
+    ref: Reference,
+    cur_scores: Side,
+    cur_features: Side,
+    input_drift: list[ColumnDrift],
+    charts: dict[str, dict[str, Chart]],
+) -> tuple[ColumnDrift, dict[str, Any]]:
+    """Prediction drift and training/serving skew of one batch."""
+    from mlratchet.drift import compare
+
+    policy = ref.policy
+    rule = policy.prediction
+    scored = compare(
+        ref.scores, cur_scores, policy, rules={SCORE: (rule.statistic, rule.threshold)}
+    )
+    charts["prediction"] = scored.charts
+    serving = compare(ref.training_features, cur_features, policy)
+    charts["skew"] = serving.charts
+    input_drifted = {c["column"]: c["drifted"] for c in input_drift}
+    # Only against the training rows does "the input did not drift" mean "the serving feature
+    # should not have either".
+    unexplained = (
+        [
+            c["column"]
+            for c in serving.columns
+            if c["drifted"] and not input_drifted.get(c["column"], True)
+        ]
+        if ref.is_training_rows
+        else []
+    )
+    replay = ref.replay or {"ok": True}
+    skew = {
+        "replay": replay,
+        "features": serving.columns,
+        "unexplained": unexplained,
+        "ok": bool(replay["ok"]) and not unexplained,
+    }
+    return scored.columns[0], skew
+
+
+def check_batch(
+    ref: Reference,
+    current: Any,
+    *,
+    contract: Contract | None = None,
+    contract_path: str = "",
+    label: str | None = None,
+) -> MonitorResult:
+    """Compare one batch (a file, or an in-memory table) with a summarised reference."""
+    from mlratchet.contracts import Validator
+    from mlratchet.drift import Side, compare
+    from mlratchet.drift.profile import Counts, count_numeric
+    from mlratchet.drift.verdict import dataset_drift
+
+    policy = ref.policy
+    cur = _batch_input(current, contract, label)
+    missing = [n for n in ref.needed if n not in cur.names]
+    if missing:
+        raise BadInputError(f"{cur.label}: no column {missing[0]!r}")
+    served = ref.served
+    kinds = ref.kinds
+    cur_inputs = Side(kinds, ref.input_edges)
+    cur_scores = Side(ref.scores.kinds, ref.score_edges)
+    cur_features = Side(ref.training_features.kinds, ref.feature_edges)
+    predictions = Counts()
+    validator = Validator(contract, cur.data) if contract is not None and cur.data else None
+    columns = list(dict.fromkeys([*ref.needed, *(validator.columns if validator else [])]))
+    text = cur.text_columns(list(kinds)) if served is None else None
+    for chunk in cur.chunks(columns, ref.stream, text):
+        cur_inputs.add({n: chunk.table.column(n) for n in kinds})
+        if validator is not None:
+            validator.feed(chunk)
+        if served is not None:
+            features, scores, labels = served.serve(chunk.table)
+            cur_scores.add({SCORE: scores})
+            cur_features.add({n: features[n].to_numpy() for n in cur_features.kinds})
+            count_numeric(labels, 0, predictions)
+
+    drift = compare(ref.inputs, cur_inputs, policy)
+    charts: dict[str, dict[str, Chart]] = {"drift": drift.charts}
+    validation = None
+    if validator is not None:
+        validation = validator.report()
+        validation["contract"] = contract_path
+    prediction = skew = None
+    score_counts = None
+    if served is not None and ref.replay is not None:
+        prediction, skew = _model_checks(ref, cur_scores, cur_features, drift.columns, charts)
+        score_counts = cur_scores.columns[SCORE].counts
+
+    drifted, total = len(drift.drifted), len(drift.columns)
+    dataset = dataset_drift(drifted, total, policy.drift_share)
+    stability = _stability(
+        drift.columns,
+        score_counts,
+        predictions if served is not None else None,
+        policy.nonfinite_tolerance,
+    )
+    alerts = _alerts(
+        dataset=dataset,
+        drifted=drifted,
+        total=total,
+        policy=policy,
+        validation=validation,
+        stability=stability,
+        skew=skew,
+        prediction=prediction,
+    )
+    context = served.context if served is not None else None
+    report: MonitorReport = {
+        "verdict": "alert" if alerts else "ok",
+        "alerts": alerts,
+        "mode": "stream" if ref.stream else "exact",
+        "current": {"path": cur.label, "rows": cur.rows},
+        "reference": {"source": ref.input.label, "rows": ref.input.rows},
+        "model": (
+            {
+                "ref": context.text,
+                "rev": context.sha,
+                "path": context.path,
+                "training_rows": context.reference_path,
+                "training_features": context.training_features_path,
+            }
+            if context is not None
+            else None
+        ),
+        "policy": _policy_json(policy),
+        "drift": {
+            "features": total,
+            "drifted": drifted,
+            "share": drifted / total if total else 0.0,
+            "threshold": policy.drift_share,
+            "dataset_drift": dataset,
+            "columns": drift.columns,
+        },
+        "contract": validation,
+        "stability": stability,
+        "skew": skew,
+        "prediction": prediction,
+    }
+    return MonitorResult(report, charts)
+
+
+def monitor(
+    current: Path | str,
+    *,
+    policy: MonitorPolicy,
+    reference_path: Path | str | None = None,
+    contract: Contract | None = None,
+    contract_path: str = "",
+    model: ModelContext | None = None,
+    columns: list[str] | None = None,
+    stream: bool | None = None,
+) -> MonitorResult:
+    """Compare a batch with the reference (a file, or the model's training rows)."""
+    from mlratchet.contracts import open_data
+    from mlratchet.drift.numeric import prefetch_scipy_stats
+
+    prefetch_scipy_stats()
+
+    cur_data = open_data(Path(current), contract)
+    if stream is None:
+        ref_rows = 0
+        if reference_path is not None:
+            ref_rows = open_data(Path(reference_path)).rows or 0
+        stream = cur_data.format == "parquet" and max(ref_rows, cur_data.rows or 0) > STREAM_ROWS
+    ref = reference(
+        policy=policy,
+        path=reference_path,
+        model=model,
+        columns=columns,
+        stream=stream,
+        current_names=list(cur_data.names),
+    )
+    return check_batch(ref, current, contract=contract, contract_path=contract_path)
+
+
+def _policy_json(policy: MonitorPolicy) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(policy)
+
+
+def _alerts(
+    *,
+    dataset: bool,
+    drifted: int,
+    total: int,
+    policy: MonitorPolicy,
+    validation: ValidationReport | None,
+    stability: dict[str, Any],
+    skew: dict[str, Any] | None,
+    prediction: ColumnDrift | None,
+) -> list[Alert]:
+    alerts: list[Alert] = []
+    if dataset:
+        alerts.append(
+            {
+                "kind": "dataset_drift",
+                "message": f"{drifted} of {total} features drifted "
+                f"(threshold {policy.drift_share:.0%} of features)",
+            }
+        )
+    if validation is not None and not validation["valid"]:
+        alerts.append(
+            {
+                "kind": "contract",
+                "message": f"{len(validation['failures'])} contract rule(s) failed",
+            }
+        )
+    if not stability["ok"]:
+        bad = [n for n, c in stability["columns"].items() if not c["ok"]]
+        for name in ("scores", "predictions"):
+            if stability[name] is not None and not stability[name]["ok"]:
+                bad.append(f"model {name}")
+        alerts.append(
+            {"kind": "stability", "message": "missing or non-finite values: " + ", ".join(bad)}
+        )
+    if skew is not None and not skew["ok"]:
+        parts = []
+        if not skew["replay"]["ok"]:
+            parts.append(
+                f"serving features differ from training's on {skew['replay']['mismatched_cells']} "
+                f"cells ({', '.join(skew['replay']['features']) or 'row count'})"
+            )
+        if skew["unexplained"]:
+            parts.append(
+                "serving features drift while their inputs do not: "
+                + ", ".join(skew["unexplained"])
+            )
+        alerts.append({"kind": "skew", "message": "; ".join(parts)})
+    if prediction is not None and prediction["drifted"]:
+        effect = prediction["effect"]
+        alerts.append(
+            {
+                "kind": "prediction_drift",
+                "message": f"scores drifted: {effect['statistic']} {effect['value']:.3g} "
+                f"(threshold {effect['threshold']})",
+            }
+        )
+    return alerts
+
+
+def run(
+    current: Path | str,
+    *,
+    repo: Path | str = ".",
+    params_file: Path | str = "params.yaml",
+    reference_path: Path | str | None = None,
+    contract_path: Path | str | None = None,
+    model_text: str | None = None,
+    columns: list[str] | None = None,
+    stream: bool | None = None,
+) -> MonitorResult:
+    """``ratchet monitor``: read the policy, contract and model, then :func:`monitor`.
+
+    Without ``reference_path``, the model (``model_text``, default ``workspace``) supplies the
+    reference: the rows it was trained on. With ``reference_path`` and no ``model_text``, only
+    the data is compared (no model checks).
+    """
+    from mlratchet.contracts import load_contract
+    from mlratchet.monitor import model as models
+    from mlratchet.policy import MonitorPolicy, load_policy
+
+    repo = Path(repo)
+    params = Path(params_file) if Path(params_file).is_absolute() else repo / params_file
+    policy = load_policy(params).monitor if params.is_file() else MonitorPolicy()
+    contract = load_contract(contract_path) if contract_path is not None else None
+    if model_text is None and reference_path is None:
+        model_text = "workspace"
+    context = models.load(repo, model_text, policy) if model_text is not None else None
+    return monitor(
+        current,
+        policy=policy,
+        reference_path=reference_path,
+        contract=contract,
+        contract_path=str(contract_path or ""),
+        model=context,
+        columns=columns,
+        stream=stream,
+    )
