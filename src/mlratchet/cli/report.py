@@ -59,7 +59,7 @@ def report(
     as_json: bool,
     repo: Path,
 ) -> int:
-    """Report what HEAD changes against BASE, in Markdown for a pull request.
+    """Report what --head (default: the work tree) changes against --base, for a pull request.
 
     Metrics against the base and against production (with the verdict), params, the data and
     model hashes of dvc.lock, the data contract, the verify verdict, compute per stage, and
