@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "promote": "mlratchet.cli.registry:promote",
     "register": "mlratchet.cli.registry:register",
     "registry": "mlratchet.cli.registry:registry",
+    "report": "mlratchet.cli.report:report",
     "repro": "mlratchet.cli.repro:repro",
     "verify": "mlratchet.cli.verify:verify",
     # issue 6: contracts and monitoring
