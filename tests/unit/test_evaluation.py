@@ -67,3 +67,31 @@ def test_curves_are_thinned_and_bounded() -> None:
         for rows in series.values():
             assert 0 < len(rows) <= PARAMS.curve_points, curve
             assert all(0 <= v <= 1 for row in rows for v in row.values())
+
+
+def test_skill_is_relative_to_the_baselines_on_the_same_rows() -> None:
+    """Skill compares the model with the best baseline and the prior, split by split."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 4000)
+    signal = y * 0.3 + rng.random(4000) * 0.7
+    scores = evaluation.Scores(
+        y=y,
+        proba={"model": signal, "majority": np.full(4000, y.mean()), "logreg": rng.random(4000)},
+    )
+    record = evaluation.metrics_record({"val": scores}, 0.5)
+    skill = record["skill"]["val"]
+    assert skill["roc_auc_lift"] == pytest.approx(
+        record["model"]["val"]["roc_auc"] - max(record["logreg"]["val"]["roc_auc"], 0.5), abs=2e-6
+    )
+    assert skill["log_loss_skill"] == pytest.approx(
+        1 - record["model"]["val"]["log_loss"] / record["majority"]["val"]["log_loss"], abs=1e-5
+    )
+    # The majority baseline scored against itself has no skill.
+    same = evaluation.Scores(
+        y=y, proba={name: np.full(4000, y.mean()) for name in evaluation.SCORERS}
+    )
+    assert evaluation.metrics_record({"val": same}, 0.5)["skill"]["val"] == {
+        "roc_auc_lift": 0.0,
+        "log_loss_skill": 0.0,
+        "brier_skill": 0.0,
+    }
