@@ -146,6 +146,12 @@ def ct_step(run: Runner, month: int, reason: str, record: Month) -> None:
         record.tags += created
 
 
+def in_production(run: Runner) -> bool:
+    """Whether a version of the artifact is in production."""
+    view = json.loads(run("ratchet", "registry", "show", "--json").stdout)
+    return any(a["name"] == ARTIFACT and a["stages"].get("production") for a in view["artifacts"])
+
+
 def monitor(run: Runner, month: int, record: Month) -> bool:
     """Monitor the month's batch against the production model; True on an alert."""
     batch = f"data/batches/2013-{month:02d}.parquet"
@@ -163,9 +169,9 @@ def monitor(run: Runner, month: int, record: Month) -> bool:
     if isinstance(total, list | dict):
         total = len(total)
     record.drift = f"{drifted}/{total} features drifted" if drifted is not None else ""
-    alerts = data.get("alerts", [])
-    if alerts:
-        record.drift += (" · " if record.drift else "") + ", ".join(map(str, alerts))
+    kinds = [a["kind"] if isinstance(a, dict) else str(a) for a in data.get("alerts", [])]
+    if kinds:
+        record.drift += f" ({', '.join(kinds)})"
     return proc.returncode == 1
 
 
@@ -233,10 +239,14 @@ def main() -> int:
     last_retrain = args.start_month
     for month in range(args.start_month + 1, 13):
         record = Month(month)
-        alert = monitor(run, month, record)
-        due = month - last_retrain >= args.schedule_every
-        if alert or due:
-            ct_step(run, month, "alert" if alert else "schedule", record)
+        if in_production(run):
+            alert = monitor(run, month, record)
+            reason = "alert" if alert else "schedule"
+            due = alert or month - last_retrain >= args.schedule_every
+        else:
+            record.monitor, reason, due = "- (no model in production)", "no production model", True
+        if due:
+            ct_step(run, month, reason, record)
             last_retrain = month
         run("dvc", "push", "-q")
         now = run.tags()

@@ -92,6 +92,8 @@ def test_cli_advance_and_window(tmp_path: Path) -> None:
     assert "test 5-6 -> train 1-5, val 6-7, test 8-9" in result.stderr
     result = runner.invoke(cli, ["ct", "window", "--params", str(path), "--json"])
     assert '"end": 9' in result.stdout
+    result = runner.invoke(cli, ["ct", "window", "--params", str(path), "--end"])
+    assert result.stdout == "9\n"
     result = runner.invoke(cli, ["ct", "advance", "--through", "7", "--params", str(path)])
     assert result.exit_code == 2
     assert "only moves forward" in result.stderr

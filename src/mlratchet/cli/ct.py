@@ -16,14 +16,17 @@ def ct() -> None:
 
 
 @ct.command("window")
+@click.option("--end", "end_only", is_flag=True, help="Print only the newest month of the window.")
 @option_params_file
 @option_json
-def window(params_file: Path, as_json: bool) -> int:
+def window(end_only: bool, params_file: Path, as_json: bool) -> int:
     """Show the data window: the months the pipeline trains, validates and tests on."""
     from mlratchet.window import current
 
     shown = current(params_file)
-    if as_json:
+    if end_only:
+        click.echo(shown.end)
+    elif as_json:
         echo_json({"train": shown.train, "val": shown.val, "test": shown.test, "end": shown.end})
     else:
         click.echo(shown.describe())
