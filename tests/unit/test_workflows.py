@@ -88,7 +88,7 @@ def test_hardening(path: Path) -> None:
             if step["uses"].startswith("actions/checkout@"):
                 keep = step.get("with", {}).get("persist-credentials")
                 pushes = "write" in str(data["jobs"][job]["permissions"].get("contents", ""))
-                assert keep is (True if pushes else False), f"{path.name}:{job}"
+                assert keep is pushes, f"{path.name}:{job}"
         if "run" in step:
             assert "${{" not in step["run"], f"{path.name}:{job}: expression inside run:"
 
