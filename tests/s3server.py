@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ACCESS_KEY = "ratchet-test"
-SECRET_KEY = "ratchet-test-secret"  # noqa: S105 - a throwaway credential for a loopback server
 GRPC_OFFSET = 10000
 
 
@@ -105,6 +105,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 6
 def seaweedfs(workdir: Path, weed: str) -> Iterator[S3Server]:
     """Run `weed server` with an S3 gateway on loopback until the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(20)  # a fresh throwaway credential per server, in no file of ours
     config = workdir / "s3.json"
     config.write_text(
         json.dumps(
@@ -112,7 +113,7 @@ def seaweedfs(workdir: Path, weed: str) -> Iterator[S3Server]:
                 "identities": [
                     {
                         "name": "ratchet",
-                        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": secret}],
                         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
                     }
                 ]
@@ -142,7 +143,7 @@ def seaweedfs(workdir: Path, weed: str) -> Iterator[S3Server]:
     try:
         endpoint = f"http://127.0.0.1:{s3}"
         _wait(endpoint, proc, log)
-        yield S3Server(endpoint, ACCESS_KEY, SECRET_KEY)
+        yield S3Server(endpoint, ACCESS_KEY, secret)
     finally:
         # A throwaway server: no need for a graceful shutdown (weed takes ~20 s to drain).
         os.killpg(proc.pid, signal.SIGKILL)

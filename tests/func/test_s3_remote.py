@@ -81,9 +81,12 @@ def test_repro_pull_restores_instead_of_recomputing(
     ratchet = str(Path(sys.executable).with_name("ratchet"))
     proc = run([ratchet, "repro", "--pull", "--json"], clone, env=env)
     stages = json.loads(proc.stdout)["stages"]
-    assert {s["stage"]: s["status"] for s in stages} == dict.fromkeys(
-        ("ingest", "prepare", "featurize", "train", "evaluate"), "pulled"
-    )
+    statuses = {s["stage"]: s["status"] for s in stages}
+    # validate's only output is metrics/validation.json, kept in git: nothing to pull.
+    assert statuses == {
+        **dict.fromkeys(("ingest", "prepare", "featurize", "train", "evaluate"), "pulled"),
+        "validate": "skipped",
+    }
     assert_outputs_match_lock(clone)
     assert git(clone, "status", "--porcelain") == ""
 
@@ -93,3 +96,103 @@ def test_credentials_never_reach_a_tracked_file(pushed: Path, s3: S3Server) -> N
     assert git(pushed, "grep", "-I", "-c", s3.secret_key, check=False) == ""
     assert s3.secret_key not in (pushed / ".dvc/config.local").read_text()
     assert "config.local" in (pushed / ".dvc/.gitignore").read_text()
+
+
+@pytest.fixture(scope="module")
+def promoted(pushed: Path, s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone whose committed DVC remote is S3, its model promoted to production."""
+    source = tmp_path_factory.mktemp("cd") / "source"
+    run(["git", "clone", "-q", str(pushed), str(source)], pushed.parent)
+    dvc(source, "remote", "add", "-d", "--force", "s3", "s3://ratchet/reference")
+    dvc(source, "remote", "modify", "s3", "endpointurl", s3.endpoint)
+    git(source, "commit", "-qam", "data and models live on S3")
+    dvc(source, "pull", env=s3.env())
+    ratchet = str(Path(sys.executable).with_name("ratchet"))
+    env = {**s3.env(), "PYTHONPATH": str(source / "src")}
+    for stage in ("staging", "production"):
+        run(
+            [
+                ratchet,
+                "promote",
+                "flight-delay",
+                "--to",
+                stage,
+                "--force",
+                "--reason",
+                "delivery test",
+            ],
+            source,
+            env=env,
+        )
+    return source
+
+
+def test_model_is_delivered_by_stage_from_a_clean_clone(
+    promoted: Path, s3: S3Server, tmp_path: Path
+) -> None:
+    """`ratchet registry get NAME#production` fetches the model from S3, checked, like DVC does."""
+    clone = tmp_path / "clean"
+    run(["git", "clone", "-q", str(promoted), str(clone)], tmp_path)
+    ratchet = str(Path(sys.executable).with_name("ratchet"))
+    proc = run(
+        [
+            ratchet,
+            "registry",
+            "get",
+            "flight-delay#production",
+            "-o",
+            str(tmp_path / "ours.skops"),
+            "--json",
+        ],
+        clone,
+        env=s3.env(),
+    )
+    got = json.loads(proc.stdout)
+    lock = dvclock.outputs(dvclock.load_lock(promoted))["models/model.skops"]
+    assert got["md5"] == lock.md5
+    assert got["source"] == "remote"
+    assert got["card_checked"] is True
+    assert integrity.md5_of(tmp_path / "ours.skops") == lock.md5
+    # DVC's own delivery of the same artifact, by the same stage, gives the same bytes.
+    dvc(
+        tmp_path,
+        "artifacts",
+        "get",
+        str(promoted),
+        "flight-delay",
+        "--stage",
+        "production",
+        "-o",
+        str(tmp_path / "theirs.skops"),
+        env=s3.env(),
+    )
+    assert (tmp_path / "theirs.skops").read_bytes() == (tmp_path / "ours.skops").read_bytes()
+
+
+def test_corrupted_model_bytes_are_never_delivered(
+    promoted: Path, s3: S3Server, tmp_path: Path
+) -> None:
+    """Bytes that do not match the registry's record: exit 3, and no file is written."""
+    clone = tmp_path / "clean"
+    run(["git", "clone", "-q", str(promoted), str(clone)], tmp_path)
+    ratchet = str(Path(sys.executable).with_name("ratchet"))
+    run(
+        [ratchet, "registry", "get", "flight-delay#production", "-o", str(tmp_path / "a.skops")],
+        clone,
+        env=s3.env(),
+    )
+    entry = dvclock.outputs(dvclock.load_lock(clone))["models/model.skops"]
+    cached = dvclock.cache_path(clone, entry)
+    cached.chmod(0o644)
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    proc = run(
+        [ratchet, "registry", "get", "flight-delay#production", "-o", str(tmp_path / "b.skops")],
+        clone,
+        env=s3.env(),
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert entry.md5 in proc.stderr
+    assert not (tmp_path / "b.skops").exists()
