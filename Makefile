@@ -7,11 +7,21 @@ BIN    := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
+# The continuous workflows' settings (override on the command line or in the environment):
+# BASE, the revision a change is compared with; ARTIFACT, the model artifact of dvc.yaml;
+# CT_REASON, why continuous training ran (its commit message says it); REMOTE, where CT pushes.
+BASE      ?= origin/main
+ARTIFACT  ?= flight-delay
+CT_REASON ?= manual
+REMOTE    ?= origin
+
 .DEFAULT_GOAL := help
-.PHONY: help install run verify test test-fast lint bench monitor-demo
+.PHONY: help install run verify test test-fast lint bench monitor-demo ci repro metrics-check \
+	report report-summary notes-pull notes-push ct promote-staging promote-production monitor \
+	ct-demo
 
 help:  ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +34,7 @@ install: $(VENV)/.installed  ## create .venv with mlratchet, its pinned dependen
 run: install  ## install, then run the reference pipeline end to end and push to the local remote
 	ratchet repro
 	dvc push --quiet
-	dvc metrics show
+	@cat metrics/summary.md
 
 verify: install  ## re-run HEAD's pipeline in a sandbox and prove it reproduces dvc.lock bit for bit
 	ratchet verify
@@ -39,6 +49,53 @@ lint: install  ## ruff, formatting and mypy
 	ruff check .
 	ruff format --check .
 	mypy
+
+ci: lint test repro verify metrics-check report  ## what ci.yml runs, in its order
+
+repro: install  ## reproduce the pipeline, pulling what the DVC remote has
+	ratchet repro --pull
+
+metrics-check: install  ## the metrics against BASE, with the verdict: exit 1 on a regression
+	ratchet metrics diff $(BASE) workspace --check --md
+
+report: install  ## the pull-request report against BASE: report.md and report-plots/
+	ratchet report --base $(BASE) --out report.md --plots-dir report-plots \
+		$(if $(GITHUB_STEP_SUMMARY),--summary $(GITHUB_STEP_SUMMARY))
+
+report-summary: install  ## the report of HEAD against its parent (after a CT run)
+	ratchet report --base HEAD~1 --head HEAD --out report.md --plots-dir report-plots \
+		$(if $(GITHUB_STEP_SUMMARY),--summary $(GITHUB_STEP_SUMMARY))
+
+notes-pull:  ## fetch mlratchet's git notes (compute records, verify verdicts) from REMOTE
+	git fetch $(REMOTE) refs/notes/mlratchet:refs/notes/mlratchet 2>/dev/null || \
+		echo "no mlratchet notes on $(REMOTE) yet"
+
+notes-push:  ## push mlratchet's git notes to REMOTE
+	git push $(REMOTE) refs/notes/mlratchet
+
+ct: install  ## continuous training: next month in, retrain, verify, commit and push
+	ratchet ct advance
+	ratchet repro --pull
+	git add params.yaml dvc.lock metrics
+	git diff --cached --quiet || git commit -q -m "ct: data window $$(ratchet ct window) ($(CT_REASON))"
+	ratchet verify
+	ratchet repro
+	git push $(REMOTE) HEAD refs/notes/mlratchet
+	dvc push --quiet
+
+promote-staging: install  ## promote HEAD's model to staging through the gates; push the tags
+	ratchet promote $(ARTIFACT) --to staging --push
+
+promote-production: install  ## promote the version in staging to production through its gates
+	ratchet promote $(ARTIFACT) --to production --rev '$(ARTIFACT)#staging' --push
+
+monitor: install  ## the newest month against the production model: exit 1 on an alert
+	ratchet batch --month $$(ratchet ct window --end) --output data/batches/latest.parquet
+	ratchet monitor data/batches/latest.parquet --model '$(ARTIFACT)#production' \
+		--out reports/monitor --md
+
+ct-demo: install  ## a year of continuous training against a bare remote (reports/ct-year/, ~10 min)
+	python scripts/ct_year.py --out reports/ct-year/year.md --json reports/ct-year/year.json
 
 bench: install  ## run every benchmark in benchmarks/ (minutes)
 	for b in benchmarks/bench_*.py; do python $$b || exit 1; done

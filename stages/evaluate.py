@@ -1,6 +1,6 @@
 """Stage evaluate: the model against two baselines on validation and test.
 
-Writes metrics/metrics.json (in git), curve data under metrics/plots/ (in git) and the
+Writes metrics/metrics.json and metrics/summary.md (in git), curve data under metrics/plots/ (in git) and the
 per-example confusion data and PNG charts (DVC-cached).
 """
 
@@ -33,6 +33,7 @@ def main() -> None:
     }
     record = evaluation.metrics_record(scores, ev.threshold)
     write_json("metrics/metrics.json", record)
+    write_text("metrics/summary.md", evaluation.summary_markdown(record))
     for curve, series in evaluation.curves(scores["test"], ev).items():
         for scorer, rows in series.items():
             write_json(PLOTS / curve / f"{scorer}.json", rows)

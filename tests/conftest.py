@@ -73,3 +73,19 @@ def tmp_repo(template_repo: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "repo"
     shutil.copytree(template_repo, dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def reproduced_project(tmp_path_factory: pytest.TempPathFactory, hermetic_env: None) -> Path:
+    """The reference project (its tracked files) as a fresh git repo, its pipeline run once.
+
+    Shared by the slow tests of the session: treat it as read-only (clone it to change it).
+    """
+    import os
+
+    from helpers import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("reproduced") / "project")
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    dvc(project, "repro", env=env)
+    return project

@@ -154,6 +154,28 @@ def skill(record: dict[str, Any], split: str) -> dict[str, float]:
     }
 
 
+def summary_markdown(record: dict[str, Any]) -> str:
+    """A short Markdown table of the headline metrics: the model against the baselines."""
+    keys = ("roc_auc", "average_precision", "log_loss", "brier", "f1")
+    lines = [
+        "| split | scorer | " + " | ".join(keys) + " |",
+        "|---|---|" + "---:|" * len(keys),
+    ]
+    for split in SPLITS:
+        for scorer in SCORERS:
+            row = record[scorer][split]
+            lines.append(
+                f"| {split} | {scorer} | " + " | ".join(f"{row[k]:.4f}" for k in keys) + " |"
+            )
+    for split in SPLITS:
+        s = record["skill"][split]
+        lines.append(
+            f"\n{split}: ROC-AUC {s['roc_auc_lift']:+.4f} over the best baseline; log-loss skill "
+            f"{s['log_loss_skill']:.3f} and Brier skill {s['brier_skill']:.3f} against the prior."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _pick(n: int, k: int) -> np.ndarray:
     import numpy as np
 

@@ -33,8 +33,8 @@ def repro(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return repro(tmp_path_factory, "run-a")
+def first(reproduced_project: Path) -> Path:
+    return reproduced_project
 
 
 def test_outputs_and_metrics(first: Path) -> None:

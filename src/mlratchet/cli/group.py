@@ -15,11 +15,13 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
+    "ct": "mlratchet.cli.ct:ct",
     "metrics": "mlratchet.cli.metrics:metrics",
     "params": "mlratchet.cli.params:params",
     "promote": "mlratchet.cli.registry:promote",
     "register": "mlratchet.cli.registry:register",
     "registry": "mlratchet.cli.registry:registry",
+    "report": "mlratchet.cli.report:report",
     "repro": "mlratchet.cli.repro:repro",
     "verify": "mlratchet.cli.verify:verify",
     # issue 6: contracts and monitoring

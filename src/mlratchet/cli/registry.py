@@ -187,6 +187,47 @@ def audit(repo: Path, as_json: bool) -> int:
     return 3
 
 
+@registry.command("get")
+@click.argument("ref")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the model [default: the artifact's file name, here].",
+)
+@click.option("--remote", default=None, help="The DVC remote to fetch from [default: the default].")
+@option_repo
+@option_json
+def get(ref: str, out: Path | None, remote: str | None, repo: Path, as_json: bool) -> int:
+    """Fetch the model REF names (NAME#STAGE or NAME@vX.Y.Z), checked against the registry.
+
+    The bytes come from the DVC cache or remote and are re-hashed first: only a model whose md5
+    matches dvc.lock at the version's commit (and the promotion's model card) is written.
+    """
+    from mlratchet.registry.deliver import get as deliver
+
+    done = deliver(repo, ref, out, remote=remote)
+    if as_json:
+        echo_json(
+            {
+                "artifact": done.artifact,
+                "version": done.version,
+                "stage": done.stage,
+                "commit": done.commit,
+                "md5": done.md5,
+                "source": done.source,
+                "out": str(done.out),
+                "card_checked": done.card_checked,
+            }
+        )
+    note(
+        f"{ref}: {done.artifact} {done.version} ({done.commit[:7]}) -> {done.out}, "
+        f"md5 {done.md5} checked ({done.source})"
+    )
+    return 0
+
+
 @click.command()
 @click.argument("name")
 @click.option("--rev", default="HEAD", show_default=True, help="The commit to register.")

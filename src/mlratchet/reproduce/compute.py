@@ -145,6 +145,12 @@ def _load_pending(path: Path) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def pending_records(dvc_root: Path | str) -> dict[str, list[dict[str, Any]]]:
+    """The records still waiting for a commit of their ``dvc.lock`` entry (stage -> records,
+    oldest first): what ``ratchet report`` shows for the work tree."""
+    return _load_pending(Path(dvc_root) / PENDING_FILE)
+
+
 def _prune(pending: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     horizon = _utc(time.time() - PENDING_DAYS * 86400)
     kept = {
