@@ -1,7 +1,7 @@
 """Stage evaluate: the model against two baselines on validation and test.
 
-Writes metrics/metrics.json and metrics/summary.md (in git), curve data under metrics/plots/ (in git) and the
-per-example confusion data and PNG charts (DVC-cached).
+Writes metrics/metrics.json and metrics/summary.md (in git), curve data under metrics/plots/
+(in git) and the per-example confusion data and PNG charts (DVC-cached).
 """
 
 from pathlib import Path
