@@ -111,9 +111,17 @@ class StageGates:
 
 @dataclass(frozen=True)
 class ArtifactPolicy:
-    """The ordered stages of one artifact."""
+    """The ordered stages of one artifact.
+
+    ``evaluation_data``: the ``dvc.lock`` outputs that hold the rows the metrics are measured
+    on. Two versions' metrics are compared (the ``compare`` gates) only when these outputs are
+    identical at both commits; otherwise the comparison would judge numbers measured on other
+    data (continuous training moves the validation months), and the gate says so and skips.
+    Empty: always compare.
+    """
 
     stages: tuple[StageGates, ...]
+    evaluation_data: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         from mlratchet.registry.tags import NAME_RE

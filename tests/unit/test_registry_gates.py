@@ -230,3 +230,45 @@ def test_unknown_artifact_or_stage_is_bad_input() -> None:
         evaluate(policy(), "other", "staging", evidence({}), source="params.yaml")
     with pytest.raises(BadInputError, match="has no stage 'canary'"):
         evaluate(policy(), "fd", "canary", evidence({}), source="params.yaml")
+
+
+def test_versions_measured_on_other_data_are_not_compared() -> None:
+    """With evaluation_data declared, a comparison across different rows is skipped, saying why;
+    on the same rows it is judged as usual."""
+    data = {
+        **POLICY["ratchet"],
+        "registry": {
+            "fd": {**POLICY["ratchet"]["registry"]["fd"], "evaluation_data": ["data/val.parquet"]}
+        },
+    }
+    declared = parse_policy({"ratchet": data}, "params.yaml")
+
+    def judged(old_rows: str, new_rows: str) -> dict[str, GateRow]:
+        ev = Evidence(
+            candidate=Subject(
+                "v2.0.0",
+                SHA,
+                {"model.val.auc": 0.72, "model.val.f1": 0.4},
+                outputs={"data/val.parquet": new_rows},
+            ),
+            holds={},
+            verify=None,
+            lock_md5="c" * 32,
+            validation=b'{"valid": true}',
+            incumbent=Subject(
+                "v1.0.0",
+                OLD,
+                {"model.val.auc": 0.8, "model.val.f1": 0.5},
+                outputs={"data/val.parquet": old_rows},
+            ),
+        )
+        return {r.gate: r for r in evaluate(declared, "fd", "staging", ev, source="params.yaml")}
+
+    other = judged("1" * 32, "2" * 32)
+    assert "model.val.auc vs staging" not in other
+    assert other["vs staging"].result == "skip"
+    assert "not comparable: v1.0.0 was measured on other data" in other["vs staging"].actual
+    assert "data/val.parquet 11111111 -> 22222222" in other["vs staging"].actual
+    assert other["model.val.auc"].result == "pass"  # the thresholds still judge it
+    same = judged("1" * 32, "1" * 32)
+    assert same["model.val.auc vs staging"].result == "fail"

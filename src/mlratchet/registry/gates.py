@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError, ParamsError
@@ -72,6 +72,7 @@ class Subject:
     commit: str
     metrics: Mapping[str, Any] | None  # flat metric key -> value (None: could not be read)
     metrics_error: str | None = None  # why they could not be read
+    outputs: Mapping[str, str | None] = field(default_factory=dict)  # dvc.lock: path -> md5
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,19 @@ def _compare_row(
     return GateRow(gate, required, f"{_signed(change)}: {detail}", _ok(not status.failed))
 
 
+def _other_data(paths: tuple[str, ...], evidence: Evidence) -> str:
+    """Which evaluation-data outputs differ between candidate and incumbent ('' if none)."""
+    incumbent = evidence.incumbent
+    if incumbent is None:
+        return ""
+    differ = []
+    for path in paths:
+        old, new = incumbent.outputs.get(path), evidence.candidate.outputs.get(path)
+        if old != new:
+            differ.append(f"{path} {str(old)[:8]} -> {str(new)[:8]}")
+    return "; ".join(differ)
+
+
 def _ok(ok: bool) -> Result:
     return "pass" if ok else "fail"
 
@@ -314,7 +328,18 @@ def evaluate(
         rows.append(_threshold_row(key, bound, evidence.candidate))
     if gates.compare:
         incumbent = evidence.incumbent
-        if incumbent is None:
+        other_data = _other_data(policy.registry[artifact].evaluation_data, evidence)
+        if incumbent is not None and other_data:
+            rows.append(
+                GateRow(
+                    f"vs {stage}",
+                    f"compare with the version in {stage}, measured on the same data",
+                    f"not comparable: {incumbent.version} was measured on other data "
+                    f"({other_data}); the thresholds above judge this version on its own",
+                    "skip",
+                )
+            )
+        elif incumbent is None:
             rows.append(
                 GateRow(
                     f"vs {stage}",

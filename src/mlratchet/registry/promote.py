@@ -418,14 +418,19 @@ def _subject(
     read_metrics: MetricsReader | None, root: Path, version: str, commit: str
 ) -> tuple[Subject, Mapping[str, Mapping[str, Any]] | None]:
     """The version's metrics for the gates (a file that cannot be read fails them, reported)."""
+    from mlratchet.dvclock import load_lock, outputs
     from mlratchet.metrics import read_metrics as default_reader
 
     reader = read_metrics or default_reader
     try:
+        lineage = {path: entry.md5 for path, entry in outputs(load_lock(root, commit)).items()}
+    except BadInputError:
+        lineage = {}
+    try:
         metrics = reader(root, commit)
     except BadInputError as exc:
-        return Subject(version, commit, None, str(exc)), None
-    return Subject(version, commit, flat_metrics(metrics)), metrics
+        return Subject(version, commit, None, str(exc), lineage), None
+    return Subject(version, commit, flat_metrics(metrics), outputs=lineage), metrics
 
 
 @dataclass(frozen=True)
