@@ -16,26 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import compare
+from harness import compare, scratch_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).parent / ".work" / "pipeline"
-
-
-def scratch_copy() -> Path:
-    shutil.rmtree(WORK, ignore_errors=True)
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
-    ).stdout.split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if src.is_file():
-            (WORK / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, WORK / rel)
-    subprocess.run(["git", "init", "-q"], cwd=WORK, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=WORK, check=True)
-    subprocess.run(["git", "commit", "-qm", "bench"], cwd=WORK, check=True)
-    return WORK
 
 
 def floor_repo() -> Path:
@@ -65,7 +49,7 @@ def main() -> None:
     parser.add_argument("--noop-runs", type=int, default=10)
     args = parser.parse_args()
     dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
-    work = scratch_copy()
+    work = scratch_copy(WORK)
     env = {**os.environ, "PYTHONPATH": str(work / "src"), "DVC_NO_ANALYTICS": "1"}
     compare(
         "Reference pipeline from scratch: dvc repro",

@@ -18,28 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import compare
+from harness import compare, scratch_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).parent / ".work" / "repro"
 NOOP_TARGET = 1.1
-
-
-def scratch_copy(dest: Path) -> Path:
-    """The project's tracked files, as in the working tree, in a fresh git repo at ``dest``."""
-    shutil.rmtree(dest, ignore_errors=True)
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
-    ).stdout.split("\0")
-    for rel in filter(None, files):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
-    subprocess.run(["git", "commit", "-qm", "bench"], cwd=dest, check=True)
-    return dest
 
 
 def tool(name: str) -> str:

@@ -16,8 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench_repro import scratch_copy, tool
-from harness import compare
+from bench_repro import tool
+from harness import compare, scratch_copy
 
 WORK = Path(__file__).parent / ".work" / "verify"
 TARGET = 1.2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -107,3 +109,20 @@ def report(title: str, sides: Mapping[str, Side]) -> None:
     payload = {label: {**asdict(s), "median": s.median} for label, s in sides.items()}
     (RESULTS / f"{slug}.json").write_text(json.dumps(payload, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def scratch_copy(dest: Path) -> Path:
+    """The project's tracked files, as in the working tree, in a fresh git repo at ``dest``."""
+    shutil.rmtree(dest, ignore_errors=True)
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
+    ).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+    subprocess.run(["git", "commit", "-qm", "bench"], cwd=dest, check=True)
+    return dest

@@ -130,10 +130,13 @@ def promote(run: Runner, stage: str, rev: str) -> tuple[str, list[str]]:
 
 def ct_step(run: Runner, month: int, reason: str, record: Month) -> None:
     """The CT workflow: advance, retrain, verify, commit, push, promote through the gates."""
-    run("ratchet", "ct", "advance", "--through", str(month))
+    first = reason == "initial"
+    if not first:
+        run("ratchet", "ct", "advance", "--through", str(month))
     run("ratchet", "repro")
     run("git", "add", "params.yaml", "dvc.lock", "metrics")
-    run("git", "commit", "-q", "-m", f"ct: data through month {month} ({reason})")
+    what = "first model, data" if first else "data"
+    run("git", "commit", "-q", "-m", f"ct: {what} through month {month} ({reason})")
     run("ratchet", "verify")
     run("ratchet", "repro")  # stores the compute record on the new commit
     run("git", "push", "-q", "origin", "HEAD", "refs/notes/mlratchet")
@@ -232,7 +235,7 @@ def main() -> int:
 
     months: list[Month] = []
     first = Month(args.start_month, window="")
-    ct_step_initial(run, args.start_month, first)
+    ct_step(run, args.start_month, "initial", first)
     months.append(first)
     seen = run.tags()
     moved: list[str] = []
@@ -288,23 +291,6 @@ def main() -> int:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return 0 if audit_ok and not moved and remote == seen else 1
-
-
-def ct_step_initial(run: Runner, month: int, record: Month) -> None:
-    """The first model: trained on the seed window, promoted to staging and production."""
-    run("ratchet", "repro")
-    run("git", "add", "dvc.lock", "metrics")
-    run("git", "commit", "-q", "-m", f"ct: first model, data through month {month}")
-    run("ratchet", "verify")
-    run("ratchet", "repro")
-    run("git", "push", "-q", "origin", "HEAD", "refs/notes/mlratchet")
-    record.action = "retrain (initial)"
-    record.window = run("ratchet", "ct", "window").stdout.strip()
-    record.staging, created = promote(run, "staging", "HEAD")
-    record.tags += created
-    if record.staging.startswith("promoted"):
-        record.production, created = promote(run, "production", "HEAD")
-        record.tags += created
 
 
 if __name__ == "__main__":
