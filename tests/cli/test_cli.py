@@ -153,8 +153,10 @@ def test_internal_error_hints_traceback(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(cli.commands, "probe", _command(RuntimeError("boom")))
     result = CliRunner().invoke(cli, ["probe"])
     assert result.exit_code == ExitCode.INTERNAL
-    assert "rerun with --traceback" in result.stderr
+    assert "rerun as `ratchet --traceback <command> ...`" in result.stderr
     result = CliRunner().invoke(cli, ["--traceback", "probe"])
+    assert isinstance(result.exception, RuntimeError)
+    result = CliRunner().invoke(cli, ["probe"], env={"RATCHET_TRACEBACK": "1"})
     assert isinstance(result.exception, RuntimeError)
 
 

@@ -44,7 +44,7 @@ Exit codes:
   3    integrity failure (a hash that does not match its record, a corrupt artifact)
   4    conflict or busy (tag exists elsewhere, push rejected, lock held, dirty worktree)
   5    refused for safety (untrusted model type, a path escaping the repository)
-  70   internal error (a bug: rerun with --traceback and report it)
+  70   internal error (a bug: rerun as `ratchet --traceback CMD ...` and report it)
   130  interrupted
   141  stdout closed early (piped into head), as for a tool killed by SIGPIPE"""
 
@@ -107,7 +107,8 @@ class RatchetGroup(LazyGroup):
                 raise
             click.secho(
                 f"internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in mlratchet; rerun with --traceback and report it.",
+                "This is a bug in mlratchet; rerun as `ratchet --traceback <command> ...` "
+                "(or with RATCHET_TRACEBACK=1) and report it.",
                 err=True,
                 fg="red",
             )

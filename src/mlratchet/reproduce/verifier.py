@@ -385,7 +385,10 @@ def _compare(
     from mlratchet.integrity import check_entry
 
     checks = []
-    for name, lock in committed.items():
+    # The order the pipeline ran in (dvc.lock keeps the order stages were first added).
+    order = [n for n in runs if n in committed] + [n for n in committed if n not in runs]
+    for name in order:
+        lock = committed[name]
         outputs = []
         for entry in lock.outs:
             if entry.md5 is None or not (root / entry.path).exists():
