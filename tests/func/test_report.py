@@ -459,6 +459,17 @@ def test_mermaid_charts_follow_the_grammar(project: Path) -> None:
     )
 
 
+def test_a_committed_work_tree_is_not_charted_twice(project: Path) -> None:
+    """Once the change is committed, the work tree's metrics are HEAD's: the history chart ends
+    at HEAD's commit instead of repeating it as a "workspace" point."""
+    retrain(project, 0.8)
+    commit_all(project, "train quality 0.8")
+    charts = xycharts(section(report(project, "--base", "HEAD~1"), "Charts"))
+    shas = [short(project, r) for r in ("HEAD~3", "HEAD~2", "HEAD~1", "HEAD")]
+    assert charts[0]["x"] == [f'"{shas[0]}"', f'"{shas[1]}"', f'"{shas[2]} (base)"', f'"{shas[3]}"']
+    assert charts[0]["lines"] == [[0.7, 0.72, 0.75, 0.8]]
+
+
 def test_missing_inputs_degrade_to_one_line_each(project: Path) -> None:
     """Against the first commit (no pipeline at all), every section explains itself in a line
     and the report is still written."""

@@ -621,8 +621,10 @@ def _history(
     if head.sha is None:
         try:
             # Labelled "workspace" (charts label a point by its first tag): it is not a commit.
+            # A work tree whose metrics are HEAD's adds nothing to the chart.
             now = Point("workspace", 0, ("workspace",), read_metrics(repo, head))
-            hist = dataclasses.replace(hist, points=(now, *hist.points))
+            if not hist.points or hist.points[0].metrics != now.metrics:
+                hist = dataclasses.replace(hist, points=(now, *hist.points))
         except RatchetError:
             pass
     if not hist.points:
