@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlratchet import contracts
-from mlratchet.drift.histogram import Histogram
+from mlratchet.drift.histogram import Histogram, bin_counts
 from mlratchet.monitor.run import monitor
 from mlratchet.policy import MonitorPolicy
 
@@ -99,3 +99,18 @@ def test_histograms_merge_regardless_of_chunking() -> None:
     assert parts.mean == pytest.approx(values.mean())
     assert parts.std == pytest.approx(values.std())
     assert (parts.low, parts.high) == (values.min(), values.max())
+
+
+def test_bins_of_sorted_values_match_each_values_bin() -> None:
+    """Counting a sorted chunk by searching the edges gives each value's own bin (right-closed,
+    ties on an edge included), and the values on each edge."""
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        values = np.round(rng.normal(size=int(rng.integers(1, 400))), 1)  # many ties
+        edges = np.unique(np.round(rng.normal(size=int(rng.integers(0, 30))), 1))
+        counts, at_edge = bin_counts(np.sort(values), edges)
+        for i in range(len(edges) + 1):
+            low = edges[i - 1] if i else -np.inf
+            high = edges[i] if i < len(edges) else np.inf
+            assert counts[i] == np.count_nonzero((values > low) & (values <= high))
+            assert at_edge[i] == (np.count_nonzero(values == high) if i < len(edges) else 0)

@@ -46,6 +46,18 @@ def fine_edges(sample: np.ndarray, psi_edges: np.ndarray, bins: int = FINE_BINS)
     return np.unique(np.concatenate([quantiles, psi_edges]))
 
 
+def bin_counts(ordered: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of sorted values in the bins ``(-inf, e0], (e0, e1], ..., (e_last, inf)``, and of
+    each bin's values that equal its right edge."""
+    import numpy as np
+
+    right = np.searchsorted(ordered, edges, side="right")  # values <= each edge
+    counts = np.diff(right, prepend=0, append=len(ordered))
+    at_edge = np.zeros(len(edges) + 1, dtype=np.int64)
+    at_edge[:-1] = right - np.searchsorted(ordered, edges, side="left")
+    return counts.astype(np.int64, copy=False), at_edge
+
+
 @dataclass
 class Histogram:
     """Exact counts of finite values over fixed edges, and exact moments and extremes."""
@@ -71,23 +83,30 @@ class Histogram:
         """Count a chunk of finite values (any order)."""
         import numpy as np
 
-        if len(finite) == 0:
+        self.add_sorted(np.sort(finite))
+
+    def add_sorted(self, ordered: np.ndarray) -> None:
+        """Count a chunk of finite values sorted ascending.
+
+        Binary search of the edges into the sorted chunk, not of each value into the edges:
+        sorting a row group costs a few milliseconds where searching 2,048 edges for each of
+        its values costs ten times as much.
+        """
+        if len(ordered) == 0:
             return
-        where = np.searchsorted(self.edges, finite, side="left")
-        self.counts += np.bincount(where, minlength=len(self.counts))
-        if len(self.edges):
-            on_edge = self.edges[np.minimum(where, len(self.edges) - 1)] == finite
-            self.at_edge += np.bincount(where[on_edge], minlength=len(self.counts))
-        k = len(finite)
-        mean = float(finite.mean())
-        m2 = float(((finite - mean) ** 2).sum())
+        counts, at_edge = bin_counts(ordered, self.edges)
+        self.counts += counts
+        self.at_edge += at_edge
+        k = len(ordered)
+        mean = float(ordered.mean())
+        m2 = float(((ordered - mean) ** 2).sum())
         total = self.n + k
         delta = mean - self.mean
         self.m2 += m2 + delta * delta * self.n * k / total
         self.mean += delta * k / total
         self.n = total
-        self.low = min(self.low, float(finite.min()))
-        self.high = max(self.high, float(finite.max()))
+        self.low = min(self.low, float(ordered[0]))
+        self.high = max(self.high, float(ordered[-1]))
 
     @property
     def std(self) -> float:

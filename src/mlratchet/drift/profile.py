@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlratchet.drift.histogram import Histogram
+from mlratchet.drift.histogram import Histogram, bin_counts
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -188,10 +188,9 @@ class NumericColumn:
             self.chunks.append(values)
             self.counts.null += nulls
             return
-        finite = count_numeric(values, nulls, self.counts)
-        self.histogram.add(finite)
-        where = np.searchsorted(self.edges.chart, finite, side="left")
-        self.chart_counts += np.bincount(where, minlength=len(self.chart_counts))
+        ordered = np.sort(count_numeric(values, nulls, self.counts))
+        self.histogram.add_sorted(ordered)
+        self.chart_counts += bin_counts(ordered, self.edges.chart)[0]
 
     def release(self) -> None:
         """Drop the sorted values (a current batch's are not needed once compared)."""
@@ -261,6 +260,21 @@ class Side:
             self.columns[name] = column
 
     def add(self, chunk: Mapping[str, Any]) -> None:
-        """Count one chunk: a mapping of column name to Arrow or numpy values."""
-        for name, column in self.columns.items():
-            column.add(chunk[name])
+        """Count one chunk: a mapping of column name to Arrow or numpy values.
+
+        Streamed row groups are counted a column per thread (each column owns its counts; the
+        sorts and searches release the GIL).
+        """
+        import os
+
+        columns = list(self.columns.items())
+        workers = min(len(columns), os.cpu_count() or 1, 4)
+        if not self.stream or workers < 2:
+            for name, column in columns:
+                column.add(chunk[name])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(column.add, chunk[name]) for name, column in columns]:
+                future.result()
