@@ -19,7 +19,9 @@ def test_reference_pipeline_reproduces_its_committed_lock(
 ) -> None:
     """Every output of the project's dvc.lock is re-made identical from an empty cache."""
     project = copy_project(tmp_path_factory.mktemp("verify-ref") / "project")
-    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    # The ratchet process imports the copy's own src/; without this, Python's bytecode cache
+    # would appear under it whatever verify does (CI and developers may or may not set it).
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     before = snapshot(project)
     ratchet = str(Path(sys.executable).with_name("ratchet"))
     proc = run([ratchet, "verify", "--json"], project, env=env, check=False, timeout=1800)
