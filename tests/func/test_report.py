@@ -470,6 +470,55 @@ def test_a_committed_work_tree_is_not_charted_twice(project: Path) -> None:
     assert charts[0]["lines"] == [[0.7, 0.72, 0.75, 0.8]]
 
 
+def test_a_report_fits_in_a_github_comment(project: Path, tmp_path: Path) -> None:
+    """A change to thousands of metrics still makes a comment GitHub accepts (65,536
+    characters): the judged rows stay, the rest is counted and named; the job summary and
+    `--max-chars 0` keep every row; a tiny limit is a usage error."""
+    metrics = json.loads((project / "metrics/metrics.json").read_text())
+
+    def write(shift: float, auc: float) -> None:
+        metrics["model"]["val"]["auc"] = auc
+        metrics["extra"] = {f"k{i:04d}": round(i + shift, 3) for i in range(3000)}
+        gen(project, {"metrics/metrics.json": json.dumps(metrics, indent=2) + "\n"})
+
+    write(0.0, 0.75)
+    commit_all(project, "3,000 extra metrics")
+    write(0.5, 0.76)
+    commit_all(project, "every extra metric moves")
+
+    summary = tmp_path / "summary.md"
+    text = report(project, "--base", "HEAD~1", "--head", "HEAD", "--summary", str(summary))
+    assert text == "" and summary.exists()  # --summary alone: nothing on stdout
+    comment = report(project, "--base", "HEAD~1", "--head", "HEAD")
+    assert len(comment.encode("utf-16-le")) // 2 <= 65_536
+    assert comment.startswith("<!-- mlratchet-report -->\n")
+    body = section(comment, "Metrics vs base")
+    assert "| metrics/metrics.json | model.val.auc " in body and "| improved " in body
+    assert "| extra.k2999 " not in body
+    shown = body.count("| metrics/metrics.json | extra.")
+    assert 0 < shown < 3000
+    assert (
+        f"_{3000 - shown:,} more metrics left out to fit GitHub's size limit: "
+        "run `ratchet metrics diff HEAD~1 HEAD --md`._"
+    ) in body
+    for title in ("Params vs base", "Data contract", "Reproducibility", "Compute per stage"):
+        section(comment, title)
+
+    whole = summary.read_text()
+    assert len(whole) > 65_536 and whole.count("| metrics/metrics.json | extra.") == 3000
+    unlimited = report(project, "--base", "HEAD~1", "--head", "HEAD", "--max-chars", "0")
+    assert unlimited == whole
+
+    cut = report(project, "--base", "HEAD~1", "--head", "HEAD", "--max-chars", "1000")
+    assert len(cut) <= 1000 and cut.startswith("<!-- mlratchet-report -->\n")
+    assert cut.endswith(
+        "_The report was cut at 1,000 characters (GitHub's size limit); "
+        "run `ratchet report` for the whole of it._\n"
+    )
+    tiny = ratchet(project, "report", "--base", "HEAD~1", "--max-chars", "10")
+    assert tiny.returncode == 2 and "--max-chars" in tiny.stderr
+
+
 def test_missing_inputs_degrade_to_one_line_each(project: Path) -> None:
     """Against the first commit (no pipeline at all), every section explains itself in a line
     and the report is still written."""

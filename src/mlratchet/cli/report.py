@@ -47,6 +47,15 @@ from mlratchet.cli.render import echo_json, note
     metavar="DIR",
     help="Also write full-size PNG charts into DIR (for the workflow's artifacts).",
 )
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=0),
+    default=65_536,  # report.markdown.COMMENT_LIMIT (not imported here: --help stays light)
+    show_default=True,
+    metavar="N",
+    help="Shorten the Markdown (--out, stdout) to at most N characters, GitHub's comment "
+    "limit by default: fewer table rows, then no charts. 0: no limit.",
+)
 @option_json
 @option_repo
 def report(
@@ -56,6 +65,7 @@ def report(
     out_file: Path | None,
     summary_file: Path | None,
     plots_dir: Path | None,
+    max_chars: int,
     as_json: bool,
     repo: Path,
 ) -> int:
@@ -71,6 +81,9 @@ def report(
     """
     if as_json and summary_file is not None:
         raise click.UsageError("--summary appends Markdown; it cannot be used with --json")
+    if 0 < max_chars < 1000:
+        raise click.UsageError(f"--max-chars: {max_chars} is too short for a report (0 or >= 1000)")
+    summary = ""
     from mlratchet.errors import BadInputError
     from mlratchet.report.build import build_report
 
@@ -84,9 +97,10 @@ def report(
 
         text = dumps_json(data)
     else:
-        from mlratchet.report.markdown import render
+        from mlratchet.report.markdown import SUMMARY_LIMIT, render
 
-        text = render(built)
+        text = render(built, max_chars=max_chars or None)
+        summary = render(built, max_chars=SUMMARY_LIMIT) if summary_file is not None else ""
     try:
         if out_file is not None:
             from mlratchet.fsio import write_text
@@ -97,7 +111,7 @@ def report(
             with summary_file.open("a", encoding="utf-8") as fh:
                 if fh.tell() > 0:
                     fh.write("\n")
-                fh.write(text)
+                fh.write(summary)
             note(f"appended to {summary_file}")
     except OSError as exc:
         where = exc.filename or out_file or summary_file

@@ -7,9 +7,11 @@ Mermaid ``xychart-beta`` blocks, which GitHub draws with no image host.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Collection, Sequence
 from pathlib import PurePath
 
+from mlratchet.metrics.diff import DiffResult
 from mlratchet.metrics.render import diff_table, effective_precision
 from mlratchet.report import mermaid
 from mlratchet.report.charts import nice_range
@@ -36,26 +38,104 @@ MD5_CHARS = 8
 ICONS = {"passed": "✅", "failed": "❌", "not run": "⚪"}
 
 
-def render(report: Report) -> str:
-    """The whole report, ending with a newline."""
+#: GitHub refuses a comment body longer than this many characters (UTF-16 code units).
+COMMENT_LIMIT = 65_536
+#: A job summary may take 1 MiB per step; in characters, with room for multi-byte text.
+SUMMARY_LIMIT = 512_000
+#: How a report that is too long is shortened, step by step: at most this many rows per table,
+#: and whether the Mermaid charts stay.
+_SHORTER: tuple[tuple[int, bool], ...] = (
+    (50, True),
+    (20, True),
+    (20, False),
+    (5, False),
+)
+
+
+def render(report: Report, *, max_chars: int | None = None) -> str:
+    """The whole report, ending with a newline.
+
+    With ``max_chars`` (:data:`COMMENT_LIMIT` for a pull-request comment), a report that would be
+    longer keeps the rows a rule judges and shows fewer of the others, then leaves out the
+    charts, and says so in each place; as a last resort it is cut, with a closing line saying
+    where the rest is.
+    """
+    text = _render(report, rows=None, charts=True)
+    if max_chars is None or length(text) <= max_chars:
+        return text
+    for rows, charts in _SHORTER:
+        text = _render(report, rows=rows, charts=charts)
+        if length(text) <= max_chars:
+            return text
+    tail = (
+        f"\n_The report was cut at {max_chars:,} characters (GitHub's size limit); "
+        "run `ratchet report` for the whole of it._\n"
+    )
+    room = max(0, max_chars - length(tail))
+    cut = text[:room]
+    while length(cut) > room:  # characters outside the BMP count twice
+        cut = cut[:-1]
+    return cut[: cut.rfind("\n") + 1] + tail
+
+
+def length(text: str) -> int:
+    """The length GitHub counts: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _render(report: Report, *, rows: int | None, charts: bool) -> str:
     parts = [
         MARKER,
         f"## mlratchet report: `{describe(report.base)}` → `{describe(report.head)}`",
         "",
         status_line(report),
         "",
-        _metrics_section(report.metrics, report),
-        _production_section(report.production, report.production_note),
-        _params_section(report.params, report),
-        _outputs_section(report.outputs),
+        _metrics_section(report.metrics, report, rows),
+        _production_section(report.production, report.production_note, rows),
+        _params_section(report.params, report, rows),
+        _outputs_section(report.outputs, rows),
         _contract_section(report.contract),
         _verify_section(report.verify),
         _compute_section(report.compute, report),
-        _charts_section(report.charts, report),
+        _charts_section(report.charts, report)
+        if charts
+        else "### Charts\n\n_Left out to fit GitHub's size limit"
+        + ("; the full-size PNGs are in this workflow run's artifacts" if report.plots else "")
+        + "._\n",
         "<sub>`ratchet report` informs and exits 0 whatever it finds; the CI gates are "
         "`ratchet metrics diff --check` and `ratchet verify`.</sub>",
     ]
     return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _first_rows(
+    result: DiffResult, rows: int | None, judged: Collection[tuple[str, str]] = ()
+) -> tuple[DiffResult, int]:
+    """At most ``rows`` rows of a diff (None: all): every row a rule judged, then the others in
+    table order; and how many were left out."""
+    total = sum(len(changes) for changes in result.values())
+    if rows is None or total <= rows:
+        return result, 0
+    keep = {(path, key) for path, changes in result.items() for key in changes} & set(judged)
+    for path, changes in result.items():
+        for key in sorted(changes):
+            if len(keep) >= rows:
+                break
+            keep.add((path, key))
+    trimmed = {
+        path: {key: change for key, change in changes.items() if (path, key) in keep}
+        for path, changes in result.items()
+    }
+    return {path: changes for path, changes in trimmed.items() if changes}, total - len(keep)
+
+
+def _left_out(omitted: int, what: str, command: str) -> list[str]:
+    if not omitted:
+        return []
+    return [
+        f"_{omitted:,} more {what} left out to fit GitHub's size limit: run `{command}`._",
+        "",
+    ]
 
 
 def status_line(report: Report) -> str:
@@ -104,15 +184,18 @@ def _metrics_table(diff: MetricsDiff) -> str:
     )
 
 
-def _metrics_body(diff: MetricsDiff, nothing: str) -> list[str]:
+def _metrics_body(diff: MetricsDiff, nothing: str, rows: int | None = None) -> list[str]:
     if diff.error is not None:
         return [f"Could not compare: {diff.error}", ""]
     out = []
     if diff.note:
         out += [f"_{diff.note}._", ""]
     if any(diff.result.values()):
-        out.append(_metrics_table(diff).rstrip("\n"))
+        shown, omitted = _first_rows(diff.result, rows, diff.status or {})
+        out.append(_metrics_table(dataclasses.replace(diff, result=shown)).rstrip("\n"))
         out.append("")
+        command = f"ratchet metrics diff {diff.old_name} {diff.new_name} --md"
+        out += _left_out(omitted, "metrics", command)
     else:
         out += [nothing, ""]
     if diff.status is not None:
@@ -128,13 +211,15 @@ def _metrics_body(diff: MetricsDiff, nothing: str) -> list[str]:
     return out
 
 
-def _metrics_section(diff: MetricsDiff, report: Report) -> str:
+def _metrics_section(diff: MetricsDiff, report: Report, rows: int | None = None) -> str:
     lines = [f"### Metrics vs base `{describe(report.base)}`", ""]
-    lines += _metrics_body(diff, "No metric changed.")
+    lines += _metrics_body(diff, "No metric changed.", rows)
     return "\n".join(lines)
 
 
-def _production_section(found: tuple[ProductionDiff, ...], note: str | None) -> str:
+def _production_section(
+    found: tuple[ProductionDiff, ...], note: str | None, rows: int | None = None
+) -> str:
     lines = ["### Metrics vs production", ""]
     if note:
         lines += [f"{note}.", ""]
@@ -149,19 +234,20 @@ def _production_section(found: tuple[ProductionDiff, ...], note: str | None) -> 
             lines += [f"{title}: {item.note}.", ""]
             continue
         lines += [f"{title}:", ""]
-        lines += _metrics_body(item.metrics, "No metric differs from production.")
+        lines += _metrics_body(item.metrics, "No metric differs from production.", rows)
     if found:
         lines += ["_For information: promotion to production has its own gates._", ""]
     return "\n".join(lines)
 
 
-def _params_section(diff: ParamsDiff, report: Report) -> str:
+def _params_section(diff: ParamsDiff, report: Report, rows: int | None = None) -> str:
     lines = [f"### Params vs base `{describe(report.base)}`", ""]
     if diff.error is not None:
         lines += [f"Could not compare: {diff.error}", ""]
     elif any(diff.result.values()):
+        shown, omitted = _first_rows(diff.result, rows)
         table = diff_table(
-            diff.result,
+            shown,
             title="Param",
             a_rev=diff.old_name,
             b_rev=diff.new_name,
@@ -169,6 +255,8 @@ def _params_section(diff: ParamsDiff, report: Report) -> str:
             show_change=False,
         )
         lines += [table.rstrip("\n"), ""]
+        command = f"ratchet params diff {diff.old_name} {diff.new_name} --md"
+        lines += _left_out(omitted, "params", command)
     else:
         lines += ["No params changed.", ""]
     return "\n".join(lines)
@@ -204,13 +292,16 @@ def _size(old: int | None, new: int | None) -> str:
     return f"{human_size(old)} → {human_size(new)} ({sign}{human_size(abs(delta))})"
 
 
-def _outputs_section(outputs: Outputs) -> str:
+def _outputs_section(outputs: Outputs, limit: int | None = None) -> str:
     lines = ["### Data and model hashes (`dvc.lock`)", ""]
     if outputs.note:
         lines += [f"{outputs.note}.", ""]
     if outputs.changes:
         rows = []
-        for change in outputs.changes:
+        # Artifacts (the models) first when rows must be left out.
+        changes = sorted(outputs.changes, key=lambda c: c.artifact is None)[:limit]
+        shown = set(map(id, changes))
+        for change in [c for c in outputs.changes if id(c) in shown]:
             path = f"`{change.path}`"
             if change.artifact:
                 path += f" (artifact `{change.artifact}`)"
@@ -223,6 +314,7 @@ def _outputs_section(outputs: Outputs) -> str:
                 ]
             )
         lines += [_table(["Output", "Base md5", "Head md5", "Size"], rows).rstrip("\n"), ""]
+        lines += _left_out(len(outputs.changes) - len(rows), "changed outputs", "dvc diff")
         if outputs.unchanged:
             n = outputs.unchanged
             lines += [f"{n} other output{'s' if n > 1 else ''} unchanged.", ""]
