@@ -6,18 +6,16 @@ Usage: python benchmarks/bench_cli_startup.py [--runs N]
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 
-from harness import compare
+from harness import compare, tool
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    ratchet = shutil.which("ratchet") or sys.exit("ratchet is not on PATH (make install)")
-    dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
+    ratchet = tool("ratchet")
+    dvc = tool("dvc")
     compare(
         "CLI start-up: ratchet --help, ratchet --version, dvc --version",
         {

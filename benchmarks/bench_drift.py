@@ -22,15 +22,15 @@ import json
 import subprocess
 import sys
 
-from harness import compare
-from peers import HERE, peer_python, ratchet, synthetic, tolerate_alert
+from harness import compare, tool
+from peers import HERE, peer_python, synthetic, tolerate_alert
 from synth import DRIFTED, TINY
 
 
 def agreement(ref: str, cur: str, python: str) -> None:
     """Which columns each tool calls drifted (ours: effect + test; Evidently: p < 0.05)."""
     ours = subprocess.run(
-        [ratchet(), "monitor", cur, "--reference", ref, "--in-memory", "--json"],
+        [tool("ratchet"), "monitor", cur, "--reference", ref, "--in-memory", "--json"],
         capture_output=True,
         text=True,
         check=False,
@@ -62,7 +62,7 @@ def main() -> None:
     python = peer_python()
     sides = {
         "ratchet monitor": tolerate_alert(
-            [ratchet(), "monitor", cur, "--reference", ref, "--in-memory", "--json"]
+            [tool("ratchet"), "monitor", cur, "--reference", ref, "--in-memory", "--json"]
         ),
         "scipy direct": [sys.executable, str(HERE / "peer_scipy.py"), ref, cur],
         "Evidently KS/chi-square": [python, str(HERE / "peer_evidently.py"), ref, cur],

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import compare
+from harness import compare, tool
 
 WORK = Path(__file__).parent / ".work"
 VERSION = "1"  # bump when the repository's shape changes
@@ -121,8 +121,8 @@ def main() -> None:
     parser.add_argument("--history-runs", type=int, default=3, help="runs for the history")
     parser.add_argument("--commits", type=int, default=1000)
     args = parser.parse_args()
-    ratchet = shutil.which("ratchet") or sys.exit("ratchet is not on PATH (make install)")
-    dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
+    ratchet = tool("ratchet")
+    dvc = tool("dvc")
     repo = WORK / f"metrics-history-{args.commits}"
     build(repo, args.commits)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}

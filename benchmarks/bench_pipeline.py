@@ -10,13 +10,11 @@ Usage: python benchmarks/bench_pipeline.py [--full-runs N] [--noop-runs N]
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from harness import compare, scratch_copy
+from harness import compare, project_env, scratch_copy, tool
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).parent / ".work" / "pipeline"
@@ -48,9 +46,9 @@ def main() -> None:
     parser.add_argument("--full-runs", type=int, default=3)
     parser.add_argument("--noop-runs", type=int, default=10)
     args = parser.parse_args()
-    dvc = shutil.which("dvc") or sys.exit("dvc is not on PATH (make install)")
+    dvc = tool("dvc")
     work = scratch_copy(WORK)
-    env = {**os.environ, "PYTHONPATH": str(work / "src"), "DVC_NO_ANALYTICS": "1"}
+    env = project_env(work)
     compare(
         "Reference pipeline from scratch: dvc repro",
         {"dvc repro (from scratch)": [dvc, "repro", "--quiet"]},

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import compare
+from harness import compare, tool
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACT = "flight-delay"
@@ -112,12 +112,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--versions", type=int, default=150, help="each makes 4 tags")
     args = parser.parse_args()
-    bindir = Path(sys.executable).parent
-    ratchet = shutil.which("ratchet") or str(bindir / "ratchet")
-    gto = shutil.which("gto") or str(bindir / "gto")
-    for exe in (ratchet, gto):
-        if not Path(exe).exists():
-            sys.exit(f"{exe} not found (make install: gto is a dev dependency)")
+    ratchet, gto = tool("ratchet"), tool("gto")  # gto: a dev dependency
     with tempfile.TemporaryDirectory(prefix="bench-registry-") as tmp:
         repo = Path(tmp) / "repo"
         count = build(repo, args.versions)

@@ -12,26 +12,14 @@ Usage: python benchmarks/bench_repro.py [--noop-runs N] [--forced-runs N]
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from harness import compare, scratch_copy
+from harness import compare, project_env, scratch_copy, tool
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).parent / ".work" / "repro"
 NOOP_TARGET = 1.1
-
-
-def tool(name: str) -> str:
-    """The console script ``name`` next to this interpreter, else on PATH."""
-    local = Path(sys.executable).with_name(name)
-    found = str(local) if local.exists() else shutil.which(name)
-    if not found:
-        sys.exit(f"{name} is not installed (make install)")
-    return found
 
 
 def main() -> None:
@@ -41,12 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     dvc, ratchet = tool("dvc"), tool("ratchet")
     work = scratch_copy(WORK)
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        "PYTHONPATH": str(work / "src"),
-        "DVC_NO_ANALYTICS": "1",
-    }
+    env = project_env(work)
     subprocess.run([dvc, "repro", "--quiet"], cwd=work, env=env, check=True)
     noop = compare(
         "No-op repro of the reference pipeline: ratchet vs dvc",

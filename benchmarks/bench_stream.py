@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import subprocess
 
-from harness import compare
-from peers import SYNTH, ratchet, synthetic, tolerate_alert
+from harness import compare, tool
+from peers import SYNTH, synthetic, tolerate_alert
 
 
 def main() -> None:
@@ -31,15 +31,25 @@ def main() -> None:
     contract = SYNTH / "contract.yaml"
     if not contract.is_file():
         small = str(synthetic(1_000_000, current=False))
-        subprocess.run([ratchet(), "contract", "infer", small, "-o", str(contract)], check=True)
+        subprocess.run(
+            [tool("ratchet"), "contract", "infer", small, "-o", str(contract)], check=True
+        )
     timed = compare(
         f"Streaming, {args.rows:,} rows x 25 columns (whole process)",
         {
             "ratchet monitor --stream": tolerate_alert(
-                [ratchet(), "monitor", cur, "--reference", ref, "--stream", "--json"]
+                [tool("ratchet"), "monitor", cur, "--reference", ref, "--stream", "--json"]
             ),
             "ratchet validate --stream": tolerate_alert(
-                [ratchet(), "validate", cur, "--contract", str(contract), "--stream", "--json"]
+                [
+                    tool("ratchet"),
+                    "validate",
+                    cur,
+                    "--contract",
+                    str(contract),
+                    "--stream",
+                    "--json",
+                ]
             ),
         },
         runs=args.runs,

@@ -19,8 +19,8 @@ import argparse
 import subprocess
 import sys
 
-from harness import compare
-from peers import HERE, SYNTH, peer_python, ratchet, synthetic, tolerate_alert
+from harness import compare, tool
+from peers import HERE, SYNTH, peer_python, synthetic, tolerate_alert
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     cur = str(synthetic(1_000_000, current=True))
     contract = SYNTH / "contract.yaml"
     if not contract.is_file():
-        subprocess.run([ratchet(), "contract", "infer", ref, "-o", str(contract)], check=True)
+        subprocess.run([tool("ratchet"), "contract", "infer", ref, "-o", str(contract)], check=True)
     python = peer_python()
     for label, data in (("valid reference", ref), ("current batch, with failures", cur)):
         read = f"import pyarrow.parquet as pq; pq.ParquetFile({data!r}).read()"
@@ -39,7 +39,7 @@ def main() -> None:
             f"Validation, 1M rows x 25 columns, {label} (whole process)",
             {
                 "ratchet validate": tolerate_alert(
-                    [ratchet(), "validate", data, "--contract", str(contract), "--json"]
+                    [tool("ratchet"), "validate", data, "--contract", str(contract), "--json"]
                 ),
                 "pandera (lazy)": [python, str(HERE / "peer_pandera.py"), data, str(contract)],
                 # The fastest plain read: ParquetFile.read (pq.read_table also imports pandas).

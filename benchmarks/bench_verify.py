@@ -11,13 +11,10 @@ Usage: python benchmarks/bench_verify.py [--runs N]
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from bench_repro import tool
-from harness import compare, scratch_copy
+from harness import compare, project_env, scratch_copy, tool
 
 WORK = Path(__file__).parent / ".work" / "verify"
 TARGET = 1.2
@@ -29,12 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     dvc, ratchet = tool("dvc"), tool("ratchet")
     work = scratch_copy(WORK)
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        "PYTHONPATH": str(work / "src"),
-        "DVC_NO_ANALYTICS": "1",
-    }
+    env = project_env(work)
     subprocess.run([dvc, "repro", "--quiet"], cwd=work, env=env, check=True)
     status = subprocess.run(
         ["git", "status", "--porcelain", "dvc.lock"],

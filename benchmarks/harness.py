@@ -111,6 +111,26 @@ def report(title: str, sides: Mapping[str, Side]) -> None:
     sys.stdout.flush()
 
 
+def tool(name: str) -> str:
+    """The console script ``name`` next to this interpreter, else on PATH (else exit, saying so)."""
+    local = Path(sys.executable).with_name(name)
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        sys.exit(f"{name} is not installed (make install)")
+    return found
+
+
+def project_env(work: Path) -> dict[str, str]:
+    """The environment stage commands of a scratch copy run in: this interpreter first on PATH
+    (stages call `python`), the copy's own ``src/``, no DVC analytics."""
+    return {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PYTHONPATH": str(work / "src"),
+        "DVC_NO_ANALYTICS": "1",
+    }
+
+
 def scratch_copy(dest: Path) -> Path:
     """The project's tracked files, as in the working tree, in a fresh git repo at ``dest``."""
     shutil.rmtree(dest, ignore_errors=True)

@@ -10,7 +10,6 @@ The synthetic data (``benchmarks/synth.py``) is written once under ``benchmarks/
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,11 +49,6 @@ def synthetic(rows: int, *, current: bool, row_group: int = 250_000) -> Path:
         cmd += ["--row-group", str(row_group)] + (["--current"] if current else [])
         subprocess.run(cmd, check=True)
     return path
-
-
-def ratchet() -> str:
-    """The ratchet console script of this environment."""
-    return shutil.which("ratchet") or str(Path(sys.executable).parent / "ratchet")
 
 
 def tolerate_alert(cmd: list[str]) -> list[str]:
