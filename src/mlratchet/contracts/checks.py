@@ -32,7 +32,6 @@ unique             a value already appeared in an earlier row (``unique: true``)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -374,24 +373,16 @@ class Validator:
         return list(self.checks)
 
     def feed(self, chunk: Chunk) -> None:
-        """Check one chunk of rows.
+        """Check one chunk of rows (a large one a column per thread: each check owns its
+        state)."""
+        from mlratchet.parallel import map_threads
 
-        Columns are checked on a few threads: each check owns its state, and numpy and Arrow
-        release the GIL for the work on whole arrays.
-        """
+        def feed_one(name: str) -> None:
+            self.checks[name].feed(chunk.table.column(name), chunk)
+
         self.rows += chunk.table.num_rows
-        checks = list(self.checks.items())
-        workers = min(len(checks), os.cpu_count() or 1, 4)
-        if workers < 2 or chunk.table.num_rows < _THREADED_ROWS:
-            for name, check in checks:
-                check.feed(chunk.table.column(name), chunk)
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            done = [pool.submit(c.feed, chunk.table.column(n), chunk) for n, c in checks]
-            for future in done:
-                future.result()
+        threads = None if chunk.table.num_rows >= _THREADED_ROWS else 1
+        map_threads(feed_one, self.checks, threads=threads)
 
     def report(self) -> ValidationReport:
         """Every failure found, structure first, then columns in contract order."""

@@ -272,8 +272,7 @@ def compare(
     ``rules`` overrides the policy's effect rule (statistic, threshold) for named columns (the
     model's scores use the prediction rule).
     """
-    import os
-    from concurrent.futures import ThreadPoolExecutor
+    from mlratchet.parallel import map_threads
 
     rules = rules or {}
 
@@ -315,9 +314,7 @@ def compare(
         return entry, chart
 
     names = list(ref.kinds)
-    workers = max(1, min(threads or os.cpu_count() or 1, len(names)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        measured = list(pool.map(measure, names))
+    measured = map_threads(measure, names, threads=threads)
     results = [one(name, found) for name, found in zip(names, measured, strict=True)]
     return Comparison(
         columns=[entry for entry, _ in results],

@@ -260,21 +260,11 @@ class Side:
             self.columns[name] = column
 
     def add(self, chunk: Mapping[str, Any]) -> None:
-        """Count one chunk: a mapping of column name to Arrow or numpy values.
+        """Count one chunk: a mapping of column name to Arrow or numpy values (streamed row
+        groups a column per thread: each column owns its counts)."""
+        from mlratchet.parallel import map_threads
 
-        Streamed row groups are counted a column per thread (each column owns its counts; the
-        sorts and searches release the GIL).
-        """
-        import os
+        def add_one(name: str) -> None:
+            self.columns[name].add(chunk[name])
 
-        columns = list(self.columns.items())
-        workers = min(len(columns), os.cpu_count() or 1, 4)
-        if not self.stream or workers < 2:
-            for name, column in columns:
-                column.add(chunk[name])
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            for future in [pool.submit(column.add, chunk[name]) for name, column in columns]:
-                future.result()
+        map_threads(add_one, self.columns, threads=None if self.stream else 1)
