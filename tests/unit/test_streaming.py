@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mlratchet import contracts
-from mlratchet.drift.histogram import Histogram, bin_counts
+from mlratchet.drift.histogram import Histogram
 from mlratchet.monitor.run import monitor
 from mlratchet.policy import MonitorPolicy
 
@@ -101,14 +101,17 @@ def test_histograms_merge_regardless_of_chunking() -> None:
     assert (parts.low, parts.high) == (values.min(), values.max())
 
 
-def test_bins_of_sorted_values_match_each_values_bin() -> None:
-    """Counting a sorted chunk by searching the edges gives each value's own bin (right-closed,
-    ties on an edge included), and the values on each edge."""
+def test_histogram_counts_each_value_in_its_own_bin() -> None:
+    """A histogram counts a chunk (sorted once, the edges searched into it) as if each value
+    went to its own bin (right-closed, ties on an edge included), and the values on each
+    edge."""
     rng = np.random.default_rng(5)
     for _ in range(100):
         values = np.round(rng.normal(size=int(rng.integers(1, 400))), 1)  # many ties
         edges = np.unique(np.round(rng.normal(size=int(rng.integers(0, 30))), 1))
-        counts, at_edge = bin_counts(np.sort(values), edges)
+        histogram = Histogram(edges)
+        histogram.add(values)
+        counts, at_edge = histogram.counts, histogram.at_edge
         for i in range(len(edges) + 1):
             low = edges[i - 1] if i else -np.inf
             high = edges[i] if i < len(edges) else np.inf

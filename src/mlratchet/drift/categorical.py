@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlratchet.drift.numeric import PSI_FLOOR
+from mlratchet.drift.numeric import psi_from_counts
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,16 +63,8 @@ def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> ChiSquare:
     return ChiSquare(statistic, dof, float(special.chdtrc(dof, statistic)))
 
 
-def psi(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """PSI over categories (proportions floored at ``PSI_FLOOR``)."""
-    import numpy as np
-
-    ref_total, cur_total = ref_counts.sum(), cur_counts.sum()
-    if ref_total == 0 or cur_total == 0:
-        return 0.0
-    p = np.maximum(ref_counts / ref_total, PSI_FLOOR)
-    q = np.maximum(cur_counts / cur_total, PSI_FLOOR)
-    return float(np.sum((q - p) * np.log(q / p)))
+#: PSI over the categories: each category's count is a bin's (proportions floored alike).
+psi = psi_from_counts
 
 
 def jensen_shannon(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:

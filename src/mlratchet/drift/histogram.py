@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mlratchet.drift.numeric import KS, ks_p_value, normalised, psi_from_counts
+from mlratchet.drift.numeric import KS, bin_counts, ks_p_value, normalised, psi_from_counts
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,18 +44,6 @@ def fine_edges(sample: np.ndarray, psi_edges: np.ndarray, bins: int = FINE_BINS)
 
     quantiles = sorted_quantiles(sample, np.arange(1, bins) / bins)
     return np.unique(np.concatenate([quantiles, psi_edges]))
-
-
-def bin_counts(ordered: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of sorted values in the bins ``(-inf, e0], (e0, e1], ..., (e_last, inf)``, and of
-    each bin's values that equal its right edge."""
-    import numpy as np
-
-    right = np.searchsorted(ordered, edges, side="right")  # values <= each edge
-    counts = np.diff(right, prepend=0, append=len(ordered))
-    at_edge = np.zeros(len(edges) + 1, dtype=np.int64)
-    at_edge[:-1] = right - np.searchsorted(ordered, edges, side="left")
-    return counts.astype(np.int64, copy=False), at_edge
 
 
 @dataclass
@@ -94,9 +82,11 @@ class Histogram:
         """
         if len(ordered) == 0:
             return
-        counts, at_edge = bin_counts(ordered, self.edges)
-        self.counts += counts
-        self.at_edge += at_edge
+        import numpy as np
+
+        self.counts += bin_counts(ordered, self.edges)
+        on_edge = np.searchsorted(ordered, self.edges, side="right")
+        self.at_edge[:-1] += on_edge - np.searchsorted(ordered, self.edges, side="left")
         k = len(ordered)
         mean = float(ordered.mean())
         m2 = float(((ordered - mean) ** 2).sum())

@@ -18,7 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlratchet.drift.histogram import Histogram, bin_counts
+from mlratchet.drift.histogram import Histogram
+from mlratchet.drift.numeric import bin_counts
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -190,7 +191,7 @@ class NumericColumn:
             return
         ordered = np.sort(count_numeric(values, nulls, self.counts))
         self.histogram.add_sorted(ordered)
-        self.chart_counts += bin_counts(ordered, self.edges.chart)[0]
+        self.chart_counts += bin_counts(ordered, self.edges.chart)
 
     def release(self) -> None:
         """Drop the sorted values (a current batch's are not needed once compared)."""
