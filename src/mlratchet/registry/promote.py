@@ -154,6 +154,22 @@ def registry_lock(root: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _unchanged(
+    root: Path, state: RegistryState, name: str, push: bool, remote: str
+) -> Iterator[RegistryState]:
+    """Hold the registry lock for the block, and give the registry as re-read under it: if
+    ``name``'s tags changed since ``state`` was read (another promotion won the race), or with
+    ``push`` the remote holds tags we lack, nothing is created."""
+    with registry_lock(root):
+        fresh = load_state(root)
+        if fresh.fingerprint(name) != state.fingerprint(name):
+            raise RegistryChangedError(name, _new_tags(state, fresh, name))
+        if push:
+            _check_remote(root, remote, name, fresh)
+        yield fresh
+
+
 def _check_clean(root: Path) -> None:
     dirty = dirty_paths(root)
     if dirty:
@@ -367,12 +383,7 @@ def register(
     _check_consistent(state, name)
     version, existing = _plan_version(state, name, commit, version, bump)
     tag_name = registration_tag(name, version)
-    with registry_lock(root):
-        fresh = load_state(root)
-        if fresh.fingerprint(name) != state.fingerprint(name):
-            raise RegistryChangedError(name, _new_tags(state, fresh, name))
-        if push:
-            _check_remote(root, remote, name, fresh)
+    with _unchanged(root, state, name, push, remote):
         ident, _ = tagger_ident(root)
         tag = create_tag(root, tag_name, commit, registration_message(name, version), ident)
     if push:
@@ -554,12 +565,7 @@ def _write(
     """Create the registration (if needed) and assignment tags under the registry lock."""
     name, stage, candidate = judged.name, judged.stage, judged.candidate
     created: list[CreatedTag] = []
-    with registry_lock(root):
-        fresh = load_state(root)
-        if fresh.fingerprint(name) != state.fingerprint(name):
-            raise RegistryChangedError(name, _new_tags(state, fresh, name))
-        if push:
-            _check_remote(root, remote, name, fresh)
+    with _unchanged(root, state, name, push, remote) as fresh:
         try:
             if candidate.state is None:
                 ident, _ = tagger_ident(root)
