@@ -29,17 +29,24 @@ def parse_yaml(text: str, source: str) -> Any:
         raise BadInputError(f"{source}: malformed YAML: {exc}") from None
 
 
+def read_text(
+    path: Path | str, *, what: str = "file", error: type[BadInputError] = BadInputError
+) -> str:
+    """A UTF-8 text file's contents; a missing, undecodable or unreadable file is ``error``, in
+    one line naming the path (``PATH: no such WHAT``, ``not UTF-8 text (byte N)``...)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def load_yaml(path: Path | str) -> Any:
     """Read and parse a YAML file; an unreadable file is a :class:`BadInputError`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_yaml(text, str(path))
+    return parse_yaml(read_text(path), str(path))
 
 
 def dumps_yaml(data: Any) -> str:

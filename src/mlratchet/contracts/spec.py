@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from mlratchet.errors import BadInputError, ParamsError
 from mlratchet.typed import FieldError, from_data
+from mlratchet.yamlio import read_text
 
 FORMAT_VERSION = 1
 ColumnType = Literal["integer", "float", "string", "boolean", "timestamp"]
@@ -193,14 +194,7 @@ def _parse_with_lines(text: str, source: str) -> Contract:
 
 def load_contract(path: Path | str) -> Contract:
     """Read and check a contract file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ContractError(f"{path}: no such contract file") from None
-    except UnicodeDecodeError as exc:
-        raise ContractError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ContractError(f"{path}: cannot read: {exc.strerror}") from None
+    text = read_text(path, what="contract file", error=ContractError)
     return parse_contract(text, str(path))
 
 
