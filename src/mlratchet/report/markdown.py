@@ -298,10 +298,9 @@ def _outputs_section(outputs: Outputs, limit: int | None = None) -> str:
         lines += [f"{outputs.note}.", ""]
     if outputs.changes:
         rows = []
-        # Artifacts (the models) first when rows must be left out.
-        changes = sorted(outputs.changes, key=lambda c: c.artifact is None)[:limit]
-        shown = set(map(id, changes))
-        for change in [c for c in outputs.changes if id(c) in shown]:
+        # When rows must be left out, artifacts (the models) stay; rows keep dvc.lock's order.
+        keep = {id(c) for c in sorted(outputs.changes, key=lambda c: c.artifact is None)[:limit]}
+        for change in (c for c in outputs.changes if id(c) in keep):
             path = f"`{change.path}`"
             if change.artifact:
                 path += f" (artifact `{change.artifact}`)"
