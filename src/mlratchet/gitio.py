@@ -92,7 +92,8 @@ def dirty_paths(repo: Path | str) -> list[str]:
 
 def read_blob(repo: Path | str, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None if the path does not exist there."""
-    proc = run(repo, "cat-file", "blob", f"{rev}:{path}", check=False)
+    # "./": the path is relative to ``repo``, which may be a DVC root below the git top level.
+    proc = run(repo, "cat-file", "blob", f"{rev}:./{path}", check=False)
     return proc.stdout if proc.returncode == 0 else None
 
 

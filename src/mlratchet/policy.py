@@ -1,37 +1,44 @@
-"""mlratchet's own policy: the ``ratchet:`` section of ``params.yaml``, validated strictly.
+"""mlratchet's own policy: the project's committed ``ratchet.yaml``, validated strictly.
 
-No stage reads this section; it tells mlratchet how to judge the pipeline's results. An unknown
-key or a bad value is :class:`ParamsError` (exit 2) naming it.
+The file sits next to ``dvc.yaml`` (in the DVC root). No stage reads it, so it is not a param:
+it tells mlratchet how to judge the pipeline's results. An unknown key or a bad value is
+:class:`ParamsError` (exit 2) naming it. Checks read it at the revision they judge from (the
+base of a diff, HEAD for a promotion), so a change cannot loosen the rules it is judged by.
 
 .. code-block:: yaml
 
-    ratchet:
-      metrics:                       # per flattened metric key (as DVC flattens it)
-        model.val.roc_auc: {direction: higher, tolerance: 0.002}
-        model.val.log_loss: {direction: lower, rel_tolerance: 0.01}
-      registry:                      # per artifact of dvc.yaml: its stages, in order, and gates
-        flight-delay:
-          stages:
-            - name: staging
-              verified: false        # checks: verified (git note), contract, finite metrics
-              thresholds: {model.val.roc_auc: {min: 0.69}}
-              compare: {model.val.roc_auc: {}}   # vs the version in the stage: no regression
-            - name: production       # requires staging first (requires: [] to allow skipping)
-      monitor:                       # production monitoring (docs/monitoring.md)
-        drift_share: 0.5
-        numeric: {statistic: psi, threshold: 0.2}
+    metrics:                         # per flattened metric key (as DVC flattens it)
+      val.roc_auc: {direction: higher, tolerance: 0.002}
+      val.log_loss: {direction: lower, rel_tolerance: 0.01}
+    registry:                        # per artifact of dvc.yaml: its stages, in order, and gates
+      my-model:
+        contract: metrics/validation.json   # a record {"valid": true|false}; omit: no gate
+        stages:
+          - name: staging
+            verified: false          # checks: verified (git note), contract, finite metrics
+            thresholds: {val.roc_auc: {min: 0.69}}
+            compare: {val.roc_auc: {}}          # vs the version in the stage: no regression
+          - name: production         # requires staging first (requires: [] to allow skipping)
+    monitor:                         # production monitoring (docs/monitoring.md)
+      reference: data/train.parquet  # the rows the model was trained on (a dvc.lock output)
+      drift_share: 0.5
+    models:                          # what may be loaded (docs/registry.md)
+      trusted_types: [mypackage.MyTransformer]
+    ct:                              # continuous training (docs/continuous.md)
+      refresh: ["dvc update data/raw.dvc"]
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mlratchet.params import PARAMS_FILE
 from mlratchet.typed import FieldError, from_data
 
-SECTION = "ratchet"
+#: The policy file, in the DVC root next to ``dvc.yaml``.
+POLICY_FILE = "ratchet.yaml"
 
 
 # --- metrics (issue 4: `ratchet metrics diff --check`, mlratchet.metrics.verdict) -----------
@@ -105,7 +112,7 @@ class StageGates:
     thresholds: dict[str, Threshold] = field(default_factory=dict)
     compare: dict[str, Comparison] = field(default_factory=dict)
     verified: bool = True  # `ratchet verify` said ok for the commit (git note verify.ok)
-    contract: bool = True  # metrics/validation.json at the commit says "valid": true
+    contract: bool = True  # the artifact's contract record at the commit says "valid": true
     finite_metrics: bool = True  # no metric of the commit is NaN or Inf
 
 
@@ -122,6 +129,9 @@ class ArtifactPolicy:
 
     stages: tuple[StageGates, ...]
     evaluation_data: tuple[str, ...] = ()
+    #: The data-contract record (JSON with ``"valid": true|false``, e.g. what ``ratchet
+    #: validate --out`` writes) the contract gate reads at the commit; None: no contract gate.
+    contract: str | None = None
 
     def __post_init__(self) -> None:
         from mlratchet.registry.tags import NAME_RE
@@ -192,10 +202,12 @@ class CategoricalDriftRule:
 class MonitorPolicy:
     """``ratchet.monitor``: what counts as drift, and where the model's training data is."""
 
-    #: The prepared rows the model was trained on (a DVC output at the model's commit).
-    reference: str = "data/interim/train.parquet"
-    #: Their features as the training pipeline computed them (a DVC output there too).
-    training_features: str = "data/processed/train.parquet"
+    #: The rows the model was trained on (a ``dvc.lock`` output at the model's commit); None:
+    #: a model's own training data is unknown and ``--reference`` must be given.
+    reference: str | None = None
+    #: Their features as the training pipeline computed them (a DVC output there too); None:
+    #: the features are recomputed from ``reference`` through the model's own transform steps.
+    training_features: str | None = None
     #: A test is significant when its p-value is below this.
     alpha: float = 0.01
     numeric: NumericDriftRule = field(default_factory=lambda: NumericDriftRule("psi", 0.2))
@@ -228,22 +240,98 @@ class MonitorPolicy:
 
 
 @dataclass(frozen=True)
+class ModelsPolicy:
+    """``models``: which types a model file may hold, and how a non-scikit-learn model is used.
+
+    ``trusted_types``: fully qualified type names trusted on load beyond what skops trusts for
+    scikit-learn's own estimators (a reviewed list: each one is code the loader runs).
+    ``adapter``: ``module:function`` that takes the loaded model and returns an object with
+    ``predict`` (and ``predict_proba`` for a classifier); None: the model is used as it is.
+    """
+
+    trusted_types: tuple[str, ...] = ()
+    adapter: str | None = None
+
+    def __post_init__(self) -> None:
+        for index, name in enumerate(self.trusted_types):
+            if not _DOTTED.match(name):
+                raise FieldError(
+                    f"trusted_types[{index}]", f"must be a dotted type name, got {name!r}"
+                )
+        if self.adapter is not None and not _ADAPTER.match(self.adapter):
+            raise FieldError("adapter", f"must be 'module:function', got {self.adapter!r}")
+
+
+_DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+_ADAPTER = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+
+
+@dataclass(frozen=True)
+class CtPolicy:
+    """``ct``: how new data comes in, and which artifact continuous training promotes.
+
+    ``refresh``: shell commands run in the DVC root, in order, to bring new data in (``dvc
+    update data/raw.dvc``, or the project's own command); a refresh that changes nothing is
+    "nothing new". ``commit``: the paths ``ratchet ct`` commits after the re-run besides
+    ``dvc.lock`` and the pipeline's git-tracked outputs (e.g. the file a refresh edits).
+    """
+
+    refresh: tuple[str, ...] = ()
+    artifact: str | None = None  # None: the only artifact with registry stages
+    stage: str | None = None  # the stage CT promotes to; None: the artifact's first stage
+    commit: tuple[str, ...] = ()
+    remote: str = "origin"
+
+
+@dataclass(frozen=True)
 class Policy:
-    """The whole ``ratchet:`` section."""
+    """The whole ``ratchet.yaml``."""
 
     metrics: dict[str, MetricRule] = field(default_factory=dict)
-    registry: dict[str, ArtifactPolicy] = field(default_factory=dict)  # issue 5: gates
-    monitor: MonitorPolicy = field(default_factory=MonitorPolicy)  # issue 6
+    registry: dict[str, ArtifactPolicy] = field(default_factory=dict)
+    monitor: MonitorPolicy = field(default_factory=MonitorPolicy)
+    models: ModelsPolicy = field(default_factory=ModelsPolicy)
+    ct: CtPolicy = field(default_factory=CtPolicy)
+
+    def holder_stage(self, artifact: str) -> str | None:
+        """The last stage of ``artifact``'s policy (what "in production" means for it)."""
+        declared = self.registry.get(artifact)
+        return declared.stages[-1].name if declared else None
 
 
-def parse_policy(params_data: object, source: str) -> Policy:
-    """The policy in parsed ``params.yaml`` data (an empty policy if there is no section)."""
-    section = params_data.get(SECTION, {}) if isinstance(params_data, dict) else {}
-    return from_data(Policy, section if section is not None else {}, source=source, key=SECTION)
+def parse_policy(data: object, source: str) -> Policy:
+    """The policy in parsed ``ratchet.yaml`` data (an empty file is the empty policy)."""
+    return from_data(Policy, data if data is not None else {}, source=source)
 
 
-def load_policy(path: Path | str = PARAMS_FILE) -> Policy:
-    """Read and validate the ``ratchet:`` section of a params file."""
+def load_policy(path: Path | str = POLICY_FILE) -> Policy:
+    """Read and validate a policy file."""
     from mlratchet.yamlio import load_yaml
 
     return parse_policy(load_yaml(path), str(path))
+
+
+def policy_at(
+    root: Path | str, rev: str | None, override: Path | str | None = None
+) -> tuple[Policy, str]:
+    """The policy that judges revision ``rev`` (None: the work tree), and where it came from.
+
+    ``override`` (``--policy FILE``) wins; otherwise ``ratchet.yaml`` in the DVC root ``root``
+    at ``rev``. A project without the file has the empty policy (source says so).
+    """
+    from mlratchet.yamlio import parse_yaml
+
+    if override is not None:
+        return load_policy(override), str(override)
+    if rev is None:
+        path = Path(root) / POLICY_FILE
+        if not path.is_file():
+            return Policy(), f"{POLICY_FILE} (absent)"
+        return load_policy(path), POLICY_FILE
+    from mlratchet.gitio import read_blob
+
+    source = f"{POLICY_FILE} at {rev[:7] if len(rev) == 40 else rev}"
+    data = read_blob(root, rev, POLICY_FILE)
+    if data is None:
+        return Policy(), f"{source} (absent)"
+    return parse_policy(parse_yaml(data.decode("utf-8", "replace"), source), source), source

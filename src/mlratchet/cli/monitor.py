@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from mlratchet.cli.options import option_json, option_md, option_params_file, option_repo
+from mlratchet.cli.options import (
+    option_json,
+    option_md,
+    option_params_file,
+    option_policy,
+    option_repo,
+)
 from mlratchet.cli.render import echo_json, fail, note
 
 
@@ -55,7 +61,7 @@ from mlratchet.cli.render import echo_json, fail, note
     help="Write report.json, report.md and report.html (with charts) into this folder.",
 )
 @option_repo
-@option_params_file
+@option_policy
 @option_json
 @option_md
 def monitor(
@@ -68,7 +74,7 @@ def monitor(
     stream: bool | None,
     out: Path | None,
     repo: Path,
-    params_file: Path,
+    policy_file: Path | None,
     as_json: bool,
     as_md: bool,
 ) -> int:
@@ -77,7 +83,7 @@ def monitor(
     Reports drift per feature (KS, PSI, Wasserstein; chi-square, PSI, Jensen-Shannon) and for
     the dataset, contract violations, missing and non-finite values in every input and in the
     model's scores, training/serving skew, and drift of the model's scores. Thresholds come
-    from the `ratchet: monitor:` section of params.yaml. Exit 1 on an alert.
+    from `monitor:` in ratchet.yaml. Exit 1 on an alert.
     """
     from mlratchet.monitor.render import headline, markdown, write_outputs
     from mlratchet.monitor.run import run
@@ -85,7 +91,7 @@ def monitor(
     result = run(
         current,
         repo=repo,
-        params_file=params_file,
+        policy_file=policy_file,
         reference_path=reference_path,
         contract_path=contract_path,
         model_text=model_text,

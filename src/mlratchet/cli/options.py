@@ -28,6 +28,14 @@ option_params_file = click.option(
     help="The params file.",
 )
 
+option_policy = click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The policy file [default: ratchet.yaml in the DVC root, at the revision judged].",
+)
+
 # --- metrics and params (issue 4) ----------------------------------------------------------
 option_precision = click.option(
     "--precision",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlratchet.gitio import BlobReader
-from mlratchet.metrics.collect import PARAMS_FILE, Reader
+from mlratchet.metrics.collect import Reader
 from mlratchet.metrics.diff import Change, DiffResult, diff, diff_values
 from mlratchet.metrics.parse import flat_view
 from mlratchet.metrics.source import Root, Snapshot, TreeSnapshot, WorkspaceSnapshot, find_root
@@ -183,20 +183,20 @@ def compare(
 
 def _rules(snap: Snapshot, policy_file: Path | None) -> dict[str, MetricRule]:
     from mlratchet.errors import BadInputError
-    from mlratchet.policy import parse_policy
-    from mlratchet.yamlio import load_yaml, parse_yaml
+    from mlratchet.policy import POLICY_FILE, load_policy, parse_policy
+    from mlratchet.yamlio import parse_yaml
 
     if policy_file is not None:
         source = str(policy_file)
-        data = load_yaml(policy_file)
+        policy = load_policy(policy_file)
     else:
-        source = f"{PARAMS_FILE} at {snap.label}"
-        got = snap.read(PARAMS_FILE)
+        source = f"{POLICY_FILE} at {snap.label}"
+        got = snap.read(POLICY_FILE)
         data = parse_yaml(got[0].decode("utf-8", "replace"), source) if got else {}
-    policy = parse_policy(data, source)
+        policy = parse_policy(data, source)
     if not policy.metrics:
         raise BadInputError(
-            f"--check: {source} declares no rules under ratchet.metrics; add them "
-            "(e.g. `model.val.roc_auc: {direction: higher}`) or pass --policy FILE"
+            f"--check: {source} declares no rules under metrics:; add them "
+            "(e.g. `val.roc_auc: {direction: higher}`, or run `ratchet init`) or pass --policy FILE"
         )
     return policy.metrics

@@ -136,6 +136,11 @@ def load(repo: Path | str, text: str, policy: MonitorPolicy) -> ModelContext:
         return outs[rel]
 
     model = modelio.loads(_bytes_of(repo, revision.sha, entry(path)), source=f"{path} at {where}")
+    if policy.reference is None or policy.training_features is None:
+        raise BadInputError(
+            "ratchet.yaml: monitor.reference and monitor.training_features name no dvc.lock "
+            "outputs, so the model's training data is unknown; set them or pass --reference"
+        )
     reference = pq.read_table(io.BytesIO(_bytes_of(repo, revision.sha, entry(policy.reference))))
     features = pq.read_table(
         io.BytesIO(_bytes_of(repo, revision.sha, entry(policy.training_features)))

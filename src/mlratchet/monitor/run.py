@@ -689,7 +689,7 @@ def run(
     current: Path | str,
     *,
     repo: Path | str = ".",
-    params_file: Path | str = "params.yaml",
+    policy_file: Path | str | None = None,
     reference_path: Path | str | None = None,
     contract_path: Path | str | None = None,
     model_text: str | None = None,
@@ -704,11 +704,10 @@ def run(
     """
     from mlratchet.contracts import load_contract
     from mlratchet.monitor import model as models
-    from mlratchet.policy import MonitorPolicy, load_policy
+    from mlratchet.policy import policy_at
 
     repo = Path(repo)
-    params = Path(params_file) if Path(params_file).is_absolute() else repo / params_file
-    policy = load_policy(params).monitor if params.is_file() else MonitorPolicy()
+    policy = policy_at(repo, None, policy_file)[0].monitor
     contract = load_contract(contract_path) if contract_path is not None else None
     if model_text is None and reference_path is None:
         model_text = "workspace"

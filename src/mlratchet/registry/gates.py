@@ -8,7 +8,9 @@ and a reason). The checks:
 - **stage order**: the version holds the stages the policy lists before this one;
 - **verified**: ``ratchet verify`` recorded ``ok: true`` for the commit and for its ``dvc.lock``
   (git note ``refs/notes/mlratchet``, key ``verify``);
-- **data contract**: ``metrics/validation.json`` at the commit says ``"valid": true``;
+- **data contract**: the record ``registry.NAME.contract`` of ``ratchet.yaml`` names (a JSON
+  file with ``"valid"``) says ``"valid": true`` at the commit; skipped, saying so, when the
+  policy names no record;
 - **finite metrics**: no metric of the commit is NaN or Inf;
 - **thresholds**: absolute bounds on metrics of the commit;
 - **comparison**: the change against the version now in the stage, in each metric's direction
@@ -25,8 +27,6 @@ from typing import Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError, ParamsError
 from mlratchet.policy import ArtifactPolicy, Comparison, MetricRule, Policy, StageGates, Threshold
-
-CONTRACT_FILE = "metrics/validation.json"
 
 Result = Literal["pass", "fail", "skip"]
 
@@ -83,7 +83,7 @@ class Evidence:
     holds: Mapping[str, str]  # stage the candidate holds -> the tag that assigned it
     verify: Mapping[str, Any] | None  # the `verify` record of the commit's git note
     lock_md5: str  # md5 of the commit's dvc.lock
-    validation: bytes | None  # metrics/validation.json at the commit
+    validation: bytes | None  # the artifact's contract record at the commit (None: absent)
     incumbent: Subject | None  # the version now in the stage (None: nobody)
 
 
@@ -179,11 +179,14 @@ def _verified_row(evidence: Evidence) -> GateRow:
     return GateRow("verified", required, f"ratchet verify said: {verdict}", "fail")
 
 
-def _contract_row(evidence: Evidence) -> GateRow:
-    required = f'{CONTRACT_FILE} "valid": true'
+def _contract_row(artifact: str, record: str | None, evidence: Evidence) -> GateRow:
+    if record is None:
+        why = f"ratchet.yaml names no contract record (registry.{artifact}.contract)"
+        return GateRow("data contract", "a contract record", why, "skip")
+    required = f'{record} "valid": true'
     commit = evidence.candidate.commit[:7]
     if evidence.validation is None:
-        actual = f"no {CONTRACT_FILE} at {commit} (run the validate stage)"
+        actual = f"no {record} at {commit} (run the stage that validates the data)"
         return GateRow("data contract", required, actual, "fail")
     try:
         data = json.loads(evidence.validation)
@@ -321,7 +324,7 @@ def evaluate(
     if gates.verified:
         rows.append(_verified_row(evidence))
     if gates.contract:
-        rows.append(_contract_row(evidence))
+        rows.append(_contract_row(artifact, policy.registry[artifact].contract, evidence))
     if gates.finite_metrics:
         rows.append(_finite_row(evidence.candidate))
     for key, bound in gates.thresholds.items():

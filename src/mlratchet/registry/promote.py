@@ -34,12 +34,11 @@ from typing import Any, Literal
 from mlratchet import revs
 from mlratchet.errors import BadInputError, ConflictError, IntegrityError
 from mlratchet.gitio import dirty_paths, git, head, read_blob, run, toplevel
-from mlratchet.policy import Policy, parse_policy
+from mlratchet.policy import Policy, policy_at
 from mlratchet.registry import card as cards
 from mlratchet.registry.artifacts import artifact_entry, declared_artifact
 from mlratchet.registry.audit import audit_tags, findings_for
 from mlratchet.registry.gates import (
-    CONTRACT_FILE,
     Evidence,
     GateJSON,
     GateRow,
@@ -294,14 +293,8 @@ def _lock_md5(root: Path, commit: str) -> str:
 
 
 def _policy(root: Path) -> tuple[Policy, str]:
-    """The committed policy (params.yaml at HEAD): the gates come from history, not edits."""
-    from mlratchet.yamlio import parse_yaml
-
-    source = "params.yaml at HEAD"
-    data = read_blob(root, "HEAD", "params.yaml")
-    if data is None:
-        return Policy(), source
-    return parse_policy(parse_yaml(data.decode("utf-8"), source), source), source
+    """The committed policy (ratchet.yaml at HEAD): the gates come from history, not edits."""
+    return policy_at(root, "HEAD")
 
 
 def _next_version(artifact: ArtifactState | None, bump: Bump | None) -> str:
@@ -486,6 +479,7 @@ def _evidence(
     candidate: _Candidate,
     incumbent: VersionState | None,
     read_metrics: MetricsReader | None,
+    contract: str | None = None,
 ) -> tuple[Evidence, Mapping[str, Mapping[str, Any]] | None]:
     """Everything the gates look at, read from git (and the metrics reader)."""
     from mlratchet import notes
@@ -502,7 +496,7 @@ def _evidence(
         holds=holds,
         verify=notes.read(root, candidate.commit).get("verify"),
         lock_md5=_lock_md5(root, candidate.commit),
-        validation=read_blob(root, candidate.commit, CONTRACT_FILE),
+        validation=None if contract is None else read_blob(root, candidate.commit, contract),
         incumbent=other,
     )
     return evidence, metrics
@@ -639,7 +633,9 @@ def promote(
         event = artifact.stage_events[stage] if artifact else None
         return result("already", None, tag=event.tag if event else None)
 
-    evidence, metrics = _evidence(root, candidate, incumbent, read_metrics)
+    declared = policy.registry.get(name)
+    contract = declared.contract if declared is not None else None
+    evidence, metrics = _evidence(root, candidate, incumbent, read_metrics, contract)
     gates = evaluate(policy, name, stage, evidence, source=source)
     failed = any(g.failed for g in gates)
     judged = _Judged(name, stage, candidate, incumbent, gates, metrics, force and failed, reason)

@@ -115,15 +115,12 @@ class HistoryView(TypedDict):
 
 def _declared(root: Path) -> tuple[list[str], dict[str, list[str]]]:
     """Artifacts declared in dvc.yaml, and each one's stages in the committed policy's order."""
-    from mlratchet.policy import load_policy
+    from mlratchet.policy import policy_at
     from mlratchet.registry.artifacts import declared_artifacts
 
     names = list(declared_artifacts(root))
-    stages: dict[str, list[str]] = {}
-    params = root / "params.yaml"
-    if params.is_file():
-        policy = load_policy(params)
-        stages = {name: [s.name for s in p.stages] for name, p in policy.registry.items()}
+    policy, _source = policy_at(root, None)
+    stages = {name: [s.name for s in p.stages] for name, p in policy.registry.items()}
     return names, stages
 
 

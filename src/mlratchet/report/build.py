@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from mlratchet.metrics.history import Column, History, Point
     from mlratchet.policy import MetricRule, Policy
 
-PARAMS_FILE = "params.yaml"
+POLICY_FILE = "ratchet.yaml"  # mlratchet.policy.POLICY_FILE; no import at module load
 DVC_YAML = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
 CONTRACT_FILE = "metrics/validation.json"  # the validate stage's record (the registry's gate)
@@ -160,12 +160,12 @@ def _policy_at(files: _Files, rev: Revision) -> Policy:
     from mlratchet.yamlio import parse_yaml
 
     if rev.sha is None:
-        path = files.root.path / PARAMS_FILE
+        path = files.root.path / POLICY_FILE
         return load_policy(path) if path.is_file() else Policy()
-    data = files.read(rev, PARAMS_FILE)
+    data = files.read(rev, POLICY_FILE)
     if data is None:
         return Policy()
-    source = f"{PARAMS_FILE} at {describe(rev)}"
+    source = f"{POLICY_FILE} at {describe(rev)}"
     return parse_policy(parse_yaml(data.decode("utf-8", "replace"), source), source)
 
 
@@ -178,7 +178,7 @@ def _decide_rules(files: _Files, base: Revision, head: Revision) -> _Rules:
         return _Rules({}, from_base=False, source=None, error=str(exc))
     if base_policy.metrics:
         return _Rules(
-            base_policy.metrics, from_base=True, source=f"{PARAMS_FILE} at base {describe(base)}"
+            base_policy.metrics, from_base=True, source=f"{POLICY_FILE} at base {describe(base)}"
         )
     try:
         head_policy = _policy_at(files, head)
@@ -188,16 +188,16 @@ def _decide_rules(files: _Files, base: Revision, head: Revision) -> _Rules:
         return _Rules(
             head_policy.metrics,
             from_base=False,
-            source=f"{PARAMS_FILE} at head {describe(head)}",
-            note=f"{PARAMS_FILE} at base {describe(base)} declares no ratchet.metrics rules: "
+            source=f"{POLICY_FILE} at head {describe(head)}",
+            note=f"{POLICY_FILE} at base {describe(base)} declares no metrics rules: "
             "judged by the head's rules",
         )
     return _Rules(
         {},
         from_base=False,
         source=None,
-        note="no ratchet.metrics rules at base or head, so no verdict: declare them in "
-        f"{PARAMS_FILE} (docs/metrics.md)",
+        note="no metrics rules at base or head, so no verdict: declare them in "
+        f"{POLICY_FILE} (docs/metrics.md; `ratchet init` drafts one)",
     )
 
 
