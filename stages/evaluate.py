@@ -6,10 +6,9 @@ Writes metrics/metrics.json and metrics/summary.md (in git), curve data under me
 
 from pathlib import Path
 
-from mlratchet import evaluation, features, modelio, plots, tables
-from mlratchet.fsio import write_json, write_text
-from mlratchet.params import load_params
-from mlratchet.stagerun import run_stage
+from flightdelay import evaluation, features, plots
+from flightdelay.params import load_params
+from mlratchet import load_model, read_table, run_stage, write_json, write_text
 
 PLOTS = Path("metrics/plots")
 
@@ -17,16 +16,16 @@ PLOTS = Path("metrics/plots")
 def main() -> None:
     params = load_params()
     ev = params.evaluate
-    model = modelio.load("models/model.skops")
+    model = load_model("models/model.skops")
     mask = features.categorical_mask(model.named_steps["features"])
-    train = tables.read("data/processed/train.parquet")
+    train = read_table("data/processed/train.parquet")
     baselines = evaluation.fit_baselines(train, mask, ev, seed=params.train.seed)
     scores = {
         split: evaluation.score(
             model,
             baselines,
-            tables.read(f"data/interim/{split}.parquet"),
-            tables.read(f"data/processed/{split}.parquet"),
+            read_table(f"data/interim/{split}.parquet"),
+            read_table(f"data/processed/{split}.parquet"),
             ev.n_threads,
         )
         for split in evaluation.SPLITS

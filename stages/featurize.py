@@ -5,21 +5,21 @@ Writes models/features.skops and data/processed/{train,val,test}.parquet (featur
 
 from pathlib import Path
 
-from mlratchet import features, modelio, tables
-from mlratchet.params import load_params
-from mlratchet.stagerun import run_stage
+from flightdelay import features
+from flightdelay.params import load_params
+from mlratchet import read_table, run_stage, save_model, write_table
 
 
 def main() -> None:
     params = load_params().featurize
     splits = {
-        s: tables.read(Path("data/interim") / f"{s}.parquet") for s in ("train", "val", "test")
+        s: read_table(Path("data/interim") / f"{s}.parquet") for s in ("train", "val", "test")
     }
     transformer = features.fit(splits["train"], params)
     for split, frame in splits.items():
         processed = features.with_label(features.transform(transformer, frame), frame)
-        tables.write(processed, Path("data/processed") / f"{split}.parquet")
-    modelio.save(transformer, "models/features.skops")
+        write_table(processed, Path("data/processed") / f"{split}.parquet")
+    save_model(transformer, "models/features.skops")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ Each source file's sha256 must match params.yaml (ingest.sha256) before anything
 
 from pathlib import Path
 
-from mlratchet.ingest import ingest
-from mlratchet.params import load_params
-from mlratchet.stagerun import run_stage
+from flightdelay.ingest import ingest
+from flightdelay.params import load_params
+from mlratchet import run_stage
 
 
 def main() -> None:

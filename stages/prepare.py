@@ -5,20 +5,18 @@ Writes data/interim/{train,val,test}.parquet and metrics/prepare.json (rows drop
 
 from pathlib import Path
 
-from mlratchet import tables
-from mlratchet.fsio import write_json
-from mlratchet.params import load_params
-from mlratchet.prepare import prepare
-from mlratchet.stagerun import run_stage
+from flightdelay.params import load_params
+from flightdelay.prepare import prepare
+from mlratchet import read_table, run_stage, write_json, write_table
 
 
 def main() -> None:
     params = load_params().prepare
-    flights = tables.read("data/raw/flights.parquet")
-    weather = tables.read("data/raw/weather.parquet")
+    flights = read_table("data/raw/flights.parquet")
+    weather = read_table("data/raw/weather.parquet")
     frames, record = prepare(flights, weather, params)
     for split, frame in frames.items():
-        tables.write(frame, Path("data/interim") / f"{split}.parquet")
+        write_table(frame, Path("data/interim") / f"{split}.parquet")
     write_json("metrics/prepare.json", record)
 
 

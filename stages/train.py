@@ -3,17 +3,16 @@
 Writes models/model.skops: the served pipeline (feature transformer + classifier).
 """
 
-from mlratchet import modelio, tables
-from mlratchet.params import load_params
-from mlratchet.stagerun import run_stage
-from mlratchet.training import train
+from flightdelay.params import load_params
+from flightdelay.training import train
+from mlratchet import load_model, read_table, run_stage, save_model
 
 
 def main() -> None:
     params = load_params().train
-    transformer = modelio.load("models/features.skops")
-    model = train(tables.read("data/processed/train.parquet"), transformer, params)
-    modelio.save(model, "models/model.skops")
+    transformer = load_model("models/features.skops")
+    model = train(read_table("data/processed/train.parquet"), transformer, params)
+    save_model(model, "models/model.skops")
 
 
 if __name__ == "__main__":

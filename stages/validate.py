@@ -6,10 +6,8 @@ the pipeline with exit 1 when a table breaks its contract, before anything is pr
 
 from pathlib import Path
 
-from mlratchet.contracts.stage import validate_tables
-from mlratchet.flights import SOURCES
-from mlratchet.fsio import write_json
-from mlratchet.stagerun import run_stage
+from flightdelay.flights import SOURCES
+from mlratchet import run_stage, validate_tables, write_json
 
 
 def main() -> None:

@@ -8,7 +8,9 @@ from mlratchet.errors import (
     BadInputError,
     CheckFailedError,
     ConflictError,
+    HashMismatchError,
     IntegrityError,
+    ParamsError,
     RatchetError,
     RefusedError,
 )
@@ -19,15 +21,27 @@ __all__ = [
     "BadInputError",
     "CheckFailedError",
     "ConflictError",
+    "FieldError",
+    "HashMismatchError",
     "IntegrityError",
+    "ParamsError",
     "RatchetError",
     "RefusedError",
     "__version__",
+    "atomic_path",
+    "from_data",
+    "limited_threads",
     "load_model",
+    "read_table",
+    "read_yaml",
     "run_stage",
+    "save_figure",
     "save_model",
+    "sha256_file",
+    "validate_tables",
     "write_bytes",
     "write_json",
+    "write_table",
     "write_text",
 ]
 
@@ -40,6 +54,16 @@ _LAZY = {
     "write_json": ("mlratchet.fsio", "write_json"),
     "write_text": ("mlratchet.fsio", "write_text"),
     "run_stage": ("mlratchet.stagerun", "run_stage"),
+    "atomic_path": ("mlratchet.fsio", "atomic_path"),
+    "sha256_file": ("mlratchet.fsio", "sha256_file"),
+    "read_table": ("mlratchet.tables", "read"),
+    "write_table": ("mlratchet.tables", "write"),
+    "read_yaml": ("mlratchet.yamlio", "load_yaml"),
+    "from_data": ("mlratchet.typed", "from_data"),
+    "FieldError": ("mlratchet.typed", "FieldError"),
+    "limited_threads": ("mlratchet.runtime", "limited_threads"),
+    "validate_tables": ("mlratchet.contracts.stage", "validate_tables"),
+    "save_figure": ("mlratchet.pngio", "save_figure"),
 }
 
 
@@ -49,7 +73,11 @@ def __getattr__(name: str) -> object:
     ``load_model(path)``: load one, refusing untrusted types (exit 5). ``write_bytes``,
     ``write_text``, ``write_json``: atomic writes (temporary file, then rename; JSON canonical:
     sorted keys, no NaN). ``run_stage(name, main)``: run a stage's ``main`` with pinned numeric
-    kernels and the exit-code table.
+    kernels and the exit-code table. ``read_table``/``write_table``: Parquet, deterministic
+    bytes. ``read_yaml``: YAML 1.2 as DVC reads it. ``from_data(cls, data, source=...)``: a
+    frozen dataclass from parsed data, rejecting missing and unknown keys by name (raise
+    ``FieldError`` in ``__post_init__``). ``limited_threads(n)``: BLAS/OpenMP threads pinned.
+    ``validate_tables``: a stage's data-contract check. ``save_figure``: byte-stable PNG.
     """
     if name in _LAZY:
         import importlib

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from flightdelay.batch import month_batch
+from flightdelay.ingest import ingest
+from flightdelay.params import load_params
+from flightdelay.prepare import prepare
 from helpers import ROOT
-from mlratchet.ingest import ingest
-from mlratchet.monitor.batch import month_batch
-from mlratchet.params import load_params
-from mlratchet.prepare import prepare
 
 pytestmark = pytest.mark.slow
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from flightdelay.params import FeaturizeParams, TrainParams
 from helpers import commit_all, git
 from mlratchet import features, modelio, tables, training
 from mlratchet.cli.group import cli
@@ -18,7 +19,6 @@ from mlratchet.errors import BadInputError, IntegrityError
 from mlratchet.fsio import md5_file
 from mlratchet.monitor import model as models
 from mlratchet.monitor.run import check_batch, reference, run
-from mlratchet.params import FeaturizeParams, TrainParams
 from mlratchet.policy import MonitorPolicy
 
 POLICY = MonitorPolicy()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from flightdelay.params import load_params
 from helpers import ROOT
-from mlratchet.params import load_params
 from mlratchet.yamlio import load_yaml
 
 DVC_YAML = load_yaml(ROOT / "dvc.yaml")

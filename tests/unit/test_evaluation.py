@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from flightdelay import evaluation
+from flightdelay.params import load_params
 from helpers import ROOT
-from mlratchet import evaluation
-from mlratchet.params import load_params
 
 PARAMS = load_params(ROOT / "params.yaml").evaluate
 

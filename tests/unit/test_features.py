@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flightdelay import features
+from flightdelay.flights import LEAKY_COLUMNS, SCHEDULING_TIME_COLUMNS
+from flightdelay.params import FeaturizeParams, load_params
 from helpers import ROOT
-from mlratchet import features
-from mlratchet.flights import LEAKY_COLUMNS, SCHEDULING_TIME_COLUMNS
-from mlratchet.params import FeaturizeParams, load_params
 
 PARAMS = load_params(ROOT / "params.yaml").featurize
 

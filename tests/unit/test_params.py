@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flightdelay.params import Params, load_params, parse_params
 from helpers import ROOT
 from mlratchet.errors import BadInputError, ParamsError
-from mlratchet.params import Params, load_params, parse_params
 from mlratchet.yamlio import dumps_yaml, load_yaml, parse_yaml
 
 

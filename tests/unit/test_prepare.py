@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlratchet.flights import WEATHER_COLUMNS
-from mlratchet.params import PrepareParams
-from mlratchet.prepare import PREPARED_COLUMNS, build_examples, prepare, schedule_features
+from flightdelay.flights import WEATHER_COLUMNS
+from flightdelay.params import PrepareParams
+from flightdelay.prepare import PREPARED_COLUMNS, build_examples, prepare, schedule_features
 
 
 def flight(**kw: object) -> dict:

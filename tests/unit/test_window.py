@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flightdelay.params import load_params
+from flightdelay.window import Window, advance, current, shifted
 from helpers import ROOT
 from mlratchet.cli.group import cli
 from mlratchet.errors import BadInputError
-from mlratchet.params import load_params
-from mlratchet.window import Window, advance, current, shifted
 
 REFERENCE = Window(train=(1, 2, 3, 4, 5, 6, 7, 8), val=(9, 10), test=(11, 12))
 

@@ -28,8 +28,6 @@ COMMANDS: dict[str, str] = {
     "contract": "mlratchet.cli.contract:contract",
     "validate": "mlratchet.cli.validate:validate",
     "monitor": "mlratchet.cli.monitor:monitor",
-    "batch": "mlratchet.cli.monitor:batch",
-    "monitor-months": "mlratchet.cli.monitor:monitor_months",
 }
 
 #: stdout was closed before we finished writing (piped into `head`): 128 + SIGPIPE, as the shell

@@ -1,4 +1,4 @@
-"""``ratchet monitor``, ``ratchet batch`` and ``ratchet monitor-months``: production monitoring."""
+"""``ratchet monitor``: production monitoring."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import click
 from mlratchet.cli.options import (
     option_json,
     option_md,
-    option_params_file,
     option_policy,
     option_repo,
 )
@@ -112,83 +111,4 @@ def monitor(
         fail(headline(report))
         return 1
     note(headline(report))
-    return 0
-
-
-@click.command()
-@click.option(
-    "-m",
-    "--month",
-    "months",
-    type=click.IntRange(1, 12),
-    multiple=True,
-    required=True,
-    help="A month of the raw data to include (repeatable).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The Parquet file to write.",
-)
-@click.option(
-    "--raw",
-    "raw_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/raw"),
-    show_default=True,
-    help="The folder of raw flights.parquet and weather.parquet.",
-)
-@option_params_file
-def batch(months: tuple[int, ...], output: Path, raw_dir: Path, params_file: Path) -> int:
-    """Build a serving batch of prepared rows from raw months, as the pipeline prepares them.
-
-    The rows go through the same function as training data (prepare's build_examples), so a
-    batch is what the model would be served for those months.
-    """
-    from mlratchet.monitor.batch import write_batch
-    from mlratchet.params import load_params
-
-    late = load_params(params_file).prepare.late_minutes
-    rows = write_batch(months, late, output, raw_dir)
-    note(f"wrote {output}: {rows} rows of month(s) {', '.join(map(str, sorted(set(months))))}")
-    return 0
-
-
-@click.command("monitor-months")
-@click.option(
-    "--model",
-    "model_text",
-    default="workspace",
-    show_default=True,
-    metavar="REF",
-    help="The model whose training rows are the reference (NAME#STAGE, a revision...).",
-)
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports/monitor-2013"),
-    show_default=True,
-    help="Write months.md, months.json and drift-by-month.png into this folder.",
-)
-@option_repo
-@option_params_file
-@option_json
-def monitor_months(model_text: str, out: Path, repo: Path, params_file: Path, as_json: bool) -> int:
-    """Run the monitor on each month of the raw data against the model's training rows.
-
-    Prints the month-by-month drift table (Markdown) and writes it with a heat map of every
-    feature's drift by month. Always exits 0: it is a report, not a check.
-    """
-    from mlratchet.monitor.seasonal import markdown, month_by_month, write
-
-    result = month_by_month(repo=repo, params_file=params_file, model_text=model_text)
-    for path in write(result, out):
-        note(f"wrote {path}")
-    if as_json:
-        echo_json({"reference": result.reference, "months": result.rows})
-    else:
-        click.echo(markdown(result), nl=False)
     return 0

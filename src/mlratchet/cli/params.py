@@ -11,10 +11,11 @@ from mlratchet.cli.options import (
     option_all,
     option_json,
     option_md,
-    option_params_file,
+    option_policy,
     option_repo,
 )
-from mlratchet.cli.render import echo_json, note
+from mlratchet.cli.render import echo_json, fail, note
+from mlratchet.exitcodes import ExitCode
 
 
 @click.group()
@@ -23,22 +24,29 @@ def params() -> None:
 
 
 @params.command("check")
-@option_params_file
+@option_repo
+@option_policy
 @option_json
-def check(params_file: Path, as_json: bool) -> int:
-    """Validate every stage section of the params file strictly.
+def check(repo: Path, policy_file: Path | None, as_json: bool) -> int:
+    """Check that every param a stage of dvc.yaml declares exists and has a value.
 
-    A missing, unknown or mistyped key is reported with its name (exit 2).
+    Files are read as DVC reads them (YAML 1.2, JSON, TOML); ratchet.yaml is validated too.
+    Every problem is listed, one line each (exit 2); exit 0 when all is well.
     """
-    from dataclasses import asdict
+    from mlratchet.paramscheck import check_params
 
-    from mlratchet.params import load_params
-
-    loaded = load_params(params_file)
+    result = check_params(repo, policy_file)
     if as_json:
-        echo_json({"path": str(params_file), "valid": True, "sections": sorted(asdict(loaded))})
-    else:
-        note(f"{params_file}: valid")
+        echo_json(result.to_json())
+    for line in result.notes:
+        note(f"note: {line}")
+    for problem in result.problems:
+        fail(f"error: {problem}")
+    if not result.ok:
+        return ExitCode.BAD_INPUT
+    keys = sum(len(k) for k in result.checked.values())
+    files = len(result.checked)
+    note(f"params: {keys} declared key(s) in {files} file(s) present; {result.policy}: valid")
     return 0
 
 

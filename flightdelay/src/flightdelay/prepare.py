@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlratchet.flights import LABEL, WEATHER_COLUMNS
-from mlratchet.params import PrepareParams
+from flightdelay.flights import LABEL, WEATHER_COLUMNS
+from flightdelay.params import PrepareParams
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,11 +13,9 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlratchet import tables
-from mlratchet.errors import BadInputError, HashMismatchError
-from mlratchet.flights import SOURCES
-from mlratchet.fsio import sha256_file
-from mlratchet.params import IngestParams
+from flightdelay.flights import SOURCES
+from flightdelay.params import IngestParams
+from mlratchet import BadInputError, HashMismatchError, sha256_file, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,6 +61,6 @@ def ingest(params: IngestParams, out_dir: Path, folder: Path | None = None) -> d
     rows = {}
     frames = {SOURCES[name]: read_source(path) for name, path in sources.items()}
     for table, frame in frames.items():
-        tables.write(frame, out_dir / f"{table}.parquet")
+        write_table(frame, out_dir / f"{table}.parquet")
         rows[table] = len(frame)
     return rows

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlratchet.flights import LABEL
-from mlratchet.params import EvaluateParams
-from mlratchet.runtime import limited_threads
+from flightdelay.flights import LABEL
+from flightdelay.params import EvaluateParams
+from mlratchet import limited_threads
 
 if TYPE_CHECKING:
     import numpy as np

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from mlratchet.window import Window, shifted, write  # noqa: E402 - after the path is set
+from flightdelay.window import Window, shifted, write  # noqa: E402 - after the path is set
 
 ARTIFACT = "flight-delay"
 STAGES = ("staging", "production")

@@ -1,7 +1,7 @@
 """A serving batch built from raw data, through the pipeline's own path.
 
 :func:`month_batch` selects whole months of raw flights and runs them through
-:func:`mlratchet.prepare.build_examples`, the one function that turns raw flights and weather
+:func:`flightdelay.prepare.build_examples`, the one function that turns raw flights and weather
 into model inputs for training. A batch of a training month is therefore exactly the training
 rows of that month (a test holds this).
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlratchet.errors import BadInputError
+from mlratchet import BadInputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,11 +24,11 @@ def month_batch(
     months: Sequence[int], late_minutes: int, raw_dir: Path | str = RAW
 ) -> pd.DataFrame:
     """Prepared rows (``PREPARED_COLUMNS`` + ``late``) of the given months of raw flights."""
-    from mlratchet import tables
+    from mlratchet import read_table
 
     raw = Path(raw_dir)
-    flights = tables.read(raw / "flights.parquet")
-    weather = tables.read(raw / "weather.parquet")
+    flights = read_table(raw / "flights.parquet")
+    weather = read_table(raw / "weather.parquet")
     return batch_of(flights, weather, months, late_minutes, source=str(raw / "flights.parquet"))
 
 
@@ -41,7 +41,7 @@ def batch_of(
     source: str = "flights",
 ) -> pd.DataFrame:
     """Prepared rows of the given months of raw flights already in memory."""
-    from mlratchet.prepare import build_examples
+    from flightdelay.prepare import build_examples
 
     wanted = sorted(set(months))
     bad = [m for m in wanted if not 1 <= m <= 12]
@@ -58,8 +58,8 @@ def write_batch(
     months: Sequence[int], late_minutes: int, out: Path | str, raw_dir: Path | str = RAW
 ) -> int:
     """Write a month batch as Parquet; return its row count."""
-    from mlratchet import tables
+    from mlratchet import write_table
 
     batch = month_batch(months, late_minutes, raw_dir)
-    tables.write(batch, out)
+    write_table(batch, out)
     return len(batch)

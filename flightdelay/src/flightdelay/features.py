@@ -4,7 +4,7 @@ A scikit-learn ``ColumnTransformer`` fitted on the training split only: numeric 
 through (missing values stay missing; the gradient-boosted trees handle them), categorical
 columns are ordinal-encoded with rare and unseen categories folded into one code. Only the
 columns listed in ``params.yaml`` reach it, and the params schema refuses any column that is
-only known after departure (see :data:`mlratchet.flights.LEAKY_COLUMNS`).
+only known after departure (see :data:`flightdelay.flights.LEAKY_COLUMNS`).
 
 Training, evaluation and serving all call :func:`transform` (serving through the fitted
 transformer that the model pipeline carries), so there is one code path, not two.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlratchet.flights import LABEL
-from mlratchet.params import FeaturizeParams
+from flightdelay.flights import LABEL
+from flightdelay.params import FeaturizeParams
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlratchet.errors import BadInputError
-from mlratchet.params import PARAMS_FILE
+from flightdelay.params import PARAMS_FILE
+from mlratchet import BadInputError
 
 #: The data ends with December 2013.
 LAST_MONTH = 12
@@ -64,7 +64,7 @@ class Advance:
 
 def current(params_file: Path | str = PARAMS_FILE) -> Window:
     """The window in a params file (validated as the stages read it)."""
-    from mlratchet.params import load_params
+    from flightdelay.params import load_params
 
     prepare = load_params(params_file).prepare
     return Window(prepare.train_months, prepare.val_months, prepare.test_months)
@@ -101,7 +101,7 @@ def advance(params_file: Path | str = PARAMS_FILE, *, through: int | None = None
 
 def write(params_file: Path | str, window: Window) -> None:
     """Set the window in a params file as given (no forward-only check: for setting up a demo)."""
-    from mlratchet.params import PrepareParams
+    from flightdelay.params import PrepareParams
 
     PrepareParams(15, window.train, window.val, window.test)  # the stages' own validation
     _write(Path(params_file), window)
@@ -115,7 +115,7 @@ def _write(path: Path, window: Window) -> None:
     """
     from ruamel.yaml import YAML
 
-    from mlratchet.fsio import write_text
+    from mlratchet import write_text
 
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)

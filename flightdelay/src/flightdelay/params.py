@@ -1,8 +1,7 @@
 """The pipeline's parameters: one ``params.yaml`` section per stage, one frozen dataclass each.
 
 :func:`load_params` reads the file as DVC does and rejects, naming the key, any missing key,
-unknown key or wrong type. The ``ratchet:`` section belongs to mlratchet's own policy (metric
-directions, promotion gates, monitoring thresholds) and is validated by :mod:`mlratchet.policy`.
+unknown key or wrong type. mlratchet's policy is not here: it lives in ``ratchet.yaml``.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlratchet.errors import ParamsError
-from mlratchet.flights import LEAKY_COLUMNS, SCHEDULING_TIME_COLUMNS, SOURCES
-from mlratchet.typed import FieldError, from_data
+from flightdelay.flights import LEAKY_COLUMNS, SCHEDULING_TIME_COLUMNS, SOURCES
+from mlratchet import FieldError, ParamsError, from_data
 
 PARAMS_FILE = "params.yaml"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -165,20 +163,15 @@ class Params:
     evaluate: EvaluateParams
 
 
-#: Top-level sections that are not stage sections but are allowed in params.yaml.
-RESERVED_SECTIONS = frozenset({"ratchet"})
-
-
 def parse_params(data: object, source: str) -> Params:
-    """Validate parsed ``params.yaml`` data (the ``ratchet`` section is checked elsewhere)."""
+    """Validate parsed ``params.yaml`` data."""
     if not isinstance(data, dict):
         raise ParamsError(source, None, "must be a mapping of stage sections")
-    stage_data = {k: v for k, v in data.items() if k not in RESERVED_SECTIONS}
-    return from_data(Params, stage_data, source=source)
+    return from_data(Params, data, source=source)
 
 
 def load_params(path: Path | str = PARAMS_FILE) -> Params:
     """Read and validate ``params.yaml``."""
-    from mlratchet.yamlio import load_yaml
+    from mlratchet import read_yaml
 
-    return parse_params(load_yaml(path), str(path))
+    return parse_params(read_yaml(path), str(path))

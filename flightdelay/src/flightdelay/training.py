@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlratchet.flights import LABEL
-from mlratchet.params import TrainParams
-from mlratchet.runtime import limited_threads
+from flightdelay.flights import LABEL
+from flightdelay.params import TrainParams
+from mlratchet import limited_threads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +54,6 @@ def assemble(
 
 def train(features: pd.DataFrame, transformer: ColumnTransformer, params: TrainParams) -> Pipeline:
     """Fit the classifier on the training features and assemble the served pipeline."""
-    from mlratchet.features import categorical_mask
+    from flightdelay.features import categorical_mask
 
     return assemble(transformer, fit_classifier(features, params, categorical_mask(transformer)))

@@ -44,28 +44,29 @@ def month_by_month(
     *,
     repo: Path | str = ".",
     params_file: Path | str = "params.yaml",
+    policy_file: Path | str | None = None,
     model_text: str = "workspace",
     months: Sequence[int] = tuple(range(1, 13)),
     raw_dir: Path | str = "data/raw",
 ) -> Months:
     """Monitor each month of the raw data against the model's training rows."""
-    from mlratchet import tables
+    from flightdelay.batch import batch_of
+    from flightdelay.params import load_params
+    from mlratchet import read_table
     from mlratchet.monitor import model as models
-    from mlratchet.monitor.batch import batch_of
     from mlratchet.monitor.run import check_batch, reference
-    from mlratchet.params import load_params
-    from mlratchet.policy import load_policy
+    from mlratchet.policy import policy_at
 
     repo = Path(repo)
     params = repo / params_file
-    policy = load_policy(params).monitor
+    policy = policy_at(repo, None, policy_file)[0].monitor
     prepare = load_params(params).prepare
     context = models.load(repo, model_text, policy)
     ref = reference(policy=policy, model=context)
     raw = Path(raw_dir) if Path(raw_dir).is_absolute() else repo / raw_dir
     split = prepare.split_of()
-    flights = tables.read(raw / "flights.parquet")
-    weather = tables.read(raw / "weather.parquet")
+    flights = read_table(raw / "flights.parquet")
+    weather = read_table(raw / "weather.parquet")
     rows, reports = [], {}
     for month in months:
         batch = batch_of(flights, weather, [month], prepare.late_minutes)
@@ -191,7 +192,7 @@ def _threshold(result: Months, month: int, feature: str) -> float:
 
 def write(result: Months, out: Path | str) -> list[Path]:
     """Write ``months.md``, ``months.json`` and ``drift-by-month.png`` into ``out``."""
-    from mlratchet.fsio import write_bytes, write_json, write_text
+    from mlratchet import write_bytes, write_json, write_text
 
     folder = Path(out)
     paths = [folder / "months.md", folder / "months.json", folder / "drift-by-month.png"]

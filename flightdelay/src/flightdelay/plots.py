@@ -1,15 +1,13 @@
 """PNG charts of the evaluation curves (matplotlib, Agg), byte-stable run to run.
 
-PNG files carry no timestamp; we also drop the ``Software`` tag so a matplotlib upgrade alone
-does not change the bytes.
+Written through :func:`mlratchet.save_figure` (no timestamp, no ``Software`` tag).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from mlratchet.fsio import atomic_path
+from mlratchet import save_figure
 
 _AXES = {
     "roc": ("fpr", "tpr", "False positive rate", "True positive rate", "ROC (test)"),
@@ -22,11 +20,6 @@ _AXES = {
         "Calibration (test)",
     ),
 }
-
-
-def _save(fig: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
 
 
 def curve_png(name: str, series: dict[str, list[dict[str, float]]], path: Path) -> None:
@@ -46,7 +39,7 @@ def curve_png(name: str, series: dict[str, list[dict[str, float]]], path: Path) 
     ax.set(xlabel=x_label, ylabel=y_label, title=title, xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="best")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def confusion_png(confusion: dict[str, int], path: Path, threshold: float) -> None:
@@ -73,4 +66,4 @@ def confusion_png(confusion: dict[str, int], path: Path, threshold: float) -> No
         title=f"Confusion (test, threshold {threshold:g})",
     )
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
