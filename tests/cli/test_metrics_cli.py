@@ -21,11 +21,9 @@ STAGE = (
     "          cache: false\n"
 )
 POLICY = (
-    "lr: 0.1\n"
-    "ratchet:\n"
-    "  metrics:\n"
-    "    val.auc: {direction: higher, tolerance: 0.01}\n"
-    "    val.loss: {direction: lower, rel_tolerance: 0.05}\n"
+    "metrics:\n"
+    "  val.auc: {direction: higher, tolerance: 0.01}\n"
+    "  val.loss: {direction: lower, rel_tolerance: 0.05}\n"
 )
 
 
@@ -37,7 +35,13 @@ def metrics_json(auc: float | str, loss: float | str, **extra: object) -> str:
 def repo(tmp_repo: Path) -> Path:
     """A committed stage with metrics and a policy; the workspace equals HEAD."""
     gen(
-        tmp_repo, {"dvc.yaml": STAGE, "params.yaml": POLICY, "metrics.json": metrics_json(0.8, 0.5)}
+        tmp_repo,
+        {
+            "dvc.yaml": STAGE,
+            "params.yaml": "lr: 0.1\n",
+            "ratchet.yaml": POLICY,
+            "metrics.json": metrics_json(0.8, 0.5),
+        },
     )
     commit_all(tmp_repo, "baseline")
     return tmp_repo
@@ -129,16 +133,16 @@ def test_check_missing_metric_fails(repo: Path) -> None:
 def test_check_rules_come_from_the_baseline(repo: Path, tmp_path: Path) -> None:
     """Loosening a tolerance in the change under review does not loosen its own check."""
     gen(repo, {"metrics.json": metrics_json(0.7, 0.5)})
-    gen(repo, {"params.yaml": POLICY.replace("tolerance: 0.01", "tolerance: 0.5")})
+    gen(repo, {"ratchet.yaml": POLICY.replace("tolerance: 0.01", "tolerance: 0.5")})
     assert invoke(repo, "metrics", "diff", "--check").exit_code == 1
     loose = tmp_path / "loose.yaml"
-    loose.write_text((repo / "params.yaml").read_text())
+    loose.write_text((repo / "ratchet.yaml").read_text())
     assert invoke(repo, "metrics", "diff", "--check", "--policy", str(loose)).exit_code == 0
 
 
 def test_params_diff(repo: Path) -> None:
-    """params diff shows params.yaml whole (the ratchet section too), as `dvc params diff`."""
-    gen(repo, {"params.yaml": POLICY.replace("lr: 0.1", "lr: 0.2")})
+    """params diff shows params.yaml whole, as `dvc params diff`, and never the policy file."""
+    gen(repo, {"params.yaml": "lr: 0.2\n", "ratchet.yaml": POLICY.replace("0.01", "0.02")})
     result = invoke(repo, "params", "diff", "--md")
     assert result.exit_code == 0
     assert result.stdout == (
@@ -148,10 +152,8 @@ def test_params_diff(repo: Path) -> None:
     )
     data = json.loads(invoke(repo, "params", "diff", "--json", "--all").stdout)
     assert data["params.yaml"]["lr"] == {"old": 0.1, "new": 0.2, "diff": 0.2 - 0.1}
-    assert data["params.yaml"]["ratchet.metrics.val.auc.direction"] == {
-        "old": "higher",
-        "new": "higher",
-    }
+    assert list(data) == ["params.yaml"]
+    assert not any(key.startswith("metrics.") for key in data["params.yaml"])
 
 
 def _commit_broken(repo: Path, files: dict[str, str]) -> str:
@@ -231,22 +233,22 @@ def _commit_broken(repo: Path, files: dict[str, str]) -> str:
         ),
         (
             ("metrics", "diff", "--check"),
-            {"params.yaml": "lr: 1\n", "commit": "1"},
-            "error: --check: params.yaml at HEAD ({head}) declares no rules under ratchet.metrics",
+            {"ratchet.yaml": "", "commit": "1"},
+            "error: --check: ratchet.yaml at HEAD ({head}) declares no rules under metrics:",
         ),
         (
             ("metrics", "diff", "--check"),
             {
-                "params.yaml": POLICY.replace("direction: higher", "direction: up"),
+                "ratchet.yaml": POLICY.replace("direction: higher", "direction: up"),
                 "commit": "1",
             },
-            "error: params.yaml at HEAD ({head}): ratchet.metrics.val.auc.direction: must be one "
+            "error: ratchet.yaml at HEAD ({head}): metrics.val.auc.direction: must be one "
             "of 'higher', 'lower', got 'up'",
         ),
         (
             ("metrics", "diff", "--check"),
-            {"params.yaml": POLICY.replace("tolerance: 0.01", "tol: 0.01"), "commit": "1"},
-            "error: params.yaml at HEAD ({head}): ratchet.metrics.val.auc.tol: unknown key",
+            {"ratchet.yaml": POLICY.replace("tolerance: 0.01", "tol: 0.01"), "commit": "1"},
+            "error: ratchet.yaml at HEAD ({head}): metrics.val.auc.tol: unknown key",
         ),
         (
             ("metrics", "diff", "--check", "--policy", "missing.yaml"),

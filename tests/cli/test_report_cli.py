@@ -20,7 +20,7 @@ STAGE = (
     "      - metrics.json:\n"
     "          cache: false\n"
 )
-POLICY = "lr: {lr}\nratchet:\n  metrics:\n    val.auc: {{direction: higher, tolerance: 0.01}}\n"
+POLICY = "metrics:\n  val.auc: {direction: higher, tolerance: 0.01}\n"
 
 
 @pytest.fixture
@@ -31,7 +31,8 @@ def repo(tmp_repo: Path) -> Path:
             tmp_repo,
             {
                 "dvc.yaml": STAGE,
-                "params.yaml": POLICY.format(lr=lr),
+                "params.yaml": f"lr: {lr}\n",
+                "ratchet.yaml": POLICY,
                 "metrics.json": json.dumps({"val": {"auc": auc}}),
             },
         )

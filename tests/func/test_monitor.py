@@ -177,7 +177,11 @@ def project(tmp_repo: Path, small: tuple) -> Path:
         + "artifacts:\n  flight-delay:\n    path: models/model.skops\n    type: model\n"
     )
     (tmp_repo / ".gitignore").write_text("/data/\n/models/\n/batch*\n/out/\n")
-    (tmp_repo / "params.yaml").write_text("ratchet:\n  monitor:\n    drift_share: 0.5\n")
+    (tmp_repo / "ratchet.yaml").write_text(
+        "monitor:\n  drift_share: 0.5\n"
+        "  reference: data/interim/train.parquet\n"
+        "  training_features: data/processed/train.parquet\n"
+    )
     commit_all(tmp_repo, "small project")
     tables.write(prepared(1500, 2), tmp_repo / "batch.parquet")
     tables.write(prepared(1500, 4, winter=True), tmp_repo / "batch-winter.parquet")

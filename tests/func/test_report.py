@@ -2,7 +2,7 @@
 
 The project: a `prep` stage with a constant output and a `train` stage whose model bytes,
 metrics and ROC curve depend on `train.quality`; `dvc.yaml` declares the model as artifact `fd`
-and `params.yaml` has `ratchet: metrics` rules. Three commits train quality 0.70, 0.72, 0.75
+and `ratchet.yaml` has `metrics:` rules. Three commits train quality 0.70, 0.72, 0.75
 (HEAD), each reproduced with real DVC.
 """
 
@@ -69,10 +69,9 @@ artifacts:
 """
 
 RULES = """\
-ratchet:
-  metrics:
-    model.val.auc: {direction: higher, tolerance: 0.001}
-    model.val.loss: {direction: lower, tolerance: 0.001}
+metrics:
+  model.val.auc: {direction: higher, tolerance: 0.001}
+  model.val.loss: {direction: lower, tolerance: 0.001}
 """
 
 QUALITIES = (0.70, 0.72, 0.75)
@@ -86,9 +85,9 @@ CLOCK_STAGE = (
 )
 
 
-def params(quality: float, rules: str = RULES) -> str:
+def params(quality: float) -> str:
     """params.yaml text."""
-    return f"train:\n  quality: {quality}\n{rules}"
+    return f"train:\n  quality: {quality}\n"
 
 
 def ratchet(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -112,7 +111,7 @@ def section(text: str, title: str) -> str:
 
 def retrain(repo: Path, quality: float, rules: str = RULES) -> None:
     """Set the quality in the work tree and reproduce with DVC (nothing committed)."""
-    gen(repo, {"params.yaml": params(quality, rules)})
+    gen(repo, {"params.yaml": params(quality), "ratchet.yaml": rules})
     dvc(repo, "repro", "-q")
 
 
@@ -179,15 +178,15 @@ def test_regression_is_regressed_and_the_report_still_exits_0(project: Path) -> 
 
 
 def test_base_without_rules_falls_back_to_the_heads(project: Path) -> None:
-    """A base with no `ratchet: metrics` rules: judged by the head's rules, and the report says
+    """A base with no `metrics:` rules: judged by the head's rules, and the report says
     so instead of failing."""
     retrain(project, 0.75, rules="")
     commit_all(project, "no rules yet")
     retrain(project, 0.74)
     text = report(project, "--base", "HEAD")
     body = section(text, "Metrics vs base")
-    assert "declares no ratchet.metrics rules: judged by the head's rules" in body
-    assert "Rules from params.yaml at head workspace" in body
+    assert "declares no metrics rules: judged by the head's rules" in body
+    assert "Rules from ratchet.yaml at head workspace" in body
     assert re.search(r"\| model\.val\.auc .*\| regressed", body)
 
 
@@ -201,7 +200,7 @@ def test_no_rules_anywhere_is_a_plain_diff(project: Path) -> None:
     body = section(text, "Metrics vs base")
     assert cli.stdout.rstrip("\n") in body
     assert "Status" not in body
-    assert "no ratchet.metrics rules at base or head" in body
+    assert "no metrics rules at base or head" in body
     assert "**Not run:** metrics (" in text
 
 

@@ -53,11 +53,11 @@ def test_unknown_section_is_named() -> None:
     assert _error(data).startswith("params.yaml: trian: unknown key")
 
 
-def test_ratchet_section_is_reserved() -> None:
-    """The ratchet: policy section is not a stage section and does not break stage params."""
-    data = _data()
-    data["ratchet"] = {"anything": 1}
-    assert parse_params(data, "params.yaml").train.seed == data["train"]["seed"]
+def test_params_yaml_holds_no_policy() -> None:
+    """mlratchet's policy is not a param: the reference params.yaml has no ratchet section."""
+    from mlratchet.yamlio import load_yaml
+
+    assert "ratchet" not in load_yaml(ROOT / "params.yaml")
 
 
 def test_wrong_type_is_named_with_value() -> None:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from registry_project import DVC_YAML, QUALITIES, TRAIN, params
+from registry_project import DVC_YAML, OPEN_POLICY, QUALITIES, TRAIN, params
 
 from helpers import commit_all, dvc, gen
 
@@ -18,7 +18,12 @@ def project_template(template_repo: Path, tmp_path_factory: pytest.TempPathFacto
     shutil.copytree(template_repo, root, symlinks=True)
     gen(
         root,
-        {"train.py": TRAIN, "dvc.yaml": DVC_YAML, "metrics/validation.json": '{"valid": true}\n'},
+        {
+            "train.py": TRAIN,
+            "dvc.yaml": DVC_YAML,
+            "ratchet.yaml": OPEN_POLICY,
+            "metrics/validation.json": '{"valid": true}\n',
+        },
     )
     for quality in QUALITIES:
         gen(root, {"params.yaml": params(quality)})

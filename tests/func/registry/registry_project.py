@@ -3,7 +3,7 @@
 The pipeline has one stage that "trains" a model whose bytes and metrics depend on
 ``train.quality``; ``dvc.yaml`` declares the model as artifact ``fd``. Three commits hold three
 versions (quality 0.70, 0.72, 0.75, newest at HEAD), each reproduced with real DVC, so every
-model is in the DVC cache and ``dvc.lock`` pins it. ``params.yaml`` carries a registry policy
+model is in the DVC cache and ``dvc.lock`` pins it. ``ratchet.yaml`` carries a registry policy
 with stages ``staging`` then ``production`` and no checks; tests commit stricter policies.
 """
 
@@ -50,34 +50,30 @@ artifacts:
 """
 
 OPEN_POLICY = """\
-ratchet:
-  registry:
-    fd:
-      stages:
-        - name: staging
-          verified: false
-          contract: false
-          finite_metrics: false
-        - name: production
-          verified: false
-          contract: false
-          finite_metrics: false
+registry:
+  fd:
+    stages:
+      - name: staging
+        verified: false
+        contract: false
+        finite_metrics: false
+      - name: production
+        verified: false
+        contract: false
+        finite_metrics: false
 """
 
 QUALITIES = (0.70, 0.72, 0.75)
 
 
-def params(quality: float, policy: str = OPEN_POLICY) -> str:
-    """params.yaml text with the given quality and registry policy."""
-    return f"train:\n  quality: {quality}\n{policy}"
+def params(quality: float) -> str:
+    """params.yaml text with the given quality."""
+    return f"train:\n  quality: {quality}\n"
 
 
 def set_policy(repo: Path, policy: str) -> str:
-    """Commit a new registry policy (params.yaml keeps HEAD's quality); return the commit."""
-    from mlratchet.yamlio import load_yaml
-
-    quality = load_yaml(repo / "params.yaml")["train"]["quality"]
-    gen(repo, {"params.yaml": params(quality, policy)})
+    """Commit a new policy as ratchet.yaml; return the commit."""
+    gen(repo, {"ratchet.yaml": policy})
     return commit_all(repo, "policy")
 
 

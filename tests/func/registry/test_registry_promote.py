@@ -131,9 +131,9 @@ def test_policy_can_allow_skipping_a_stage(project: Path) -> None:
     """`requires: []` lets a version go straight to production."""
     set_policy(
         project,
-        "ratchet:\n  registry:\n    fd:\n      stages:\n"
-        "        - {name: staging, verified: false, contract: false, finite_metrics: false}\n"
-        "        - {name: production, requires: [], verified: false, contract: false,"
+        "registry:\n  fd:\n    stages:\n"
+        "      - {name: staging, verified: false, contract: false, finite_metrics: false}\n"
+        "      - {name: production, requires: [], verified: false, contract: false,"
         " finite_metrics: false}\n",
     )
     result = registry.promote(project, "fd", "production", rev=commits(project)[2])
@@ -164,10 +164,10 @@ def test_policy_comes_from_head_not_the_work_tree(project: Path) -> None:
     """An uncommitted, laxer policy is ignored by --dry-run: the committed gates apply."""
     set_policy(
         project,
-        "ratchet:\n  registry:\n    fd:\n      stages:\n"
-        "        - {name: staging, verified: true, contract: false, finite_metrics: false}\n",
+        "registry:\n  fd:\n    stages:\n"
+        "      - {name: staging, verified: true, contract: false, finite_metrics: false}\n",
     )
-    gen(project, {"params.yaml": (project / "params.yaml").read_text().replace("true", "false")})
+    gen(project, {"ratchet.yaml": (project / "ratchet.yaml").read_text().replace("true", "false")})
     code, out, _ = invoke(project, "promote", "fd", "--to", "staging", "--dry-run")
     assert code == 1
     assert "no verify record" in out
@@ -176,8 +176,8 @@ def test_policy_comes_from_head_not_the_work_tree(project: Path) -> None:
 def _strict(project: Path) -> None:
     set_policy(
         project,
-        "ratchet:\n  registry:\n    fd:\n      stages:\n"
-        "        - {name: staging, verified: true, contract: true, finite_metrics: false}\n",
+        "registry:\n  fd:\n    contract: metrics/validation.json\n    stages:\n"
+        "      - {name: staging, verified: true, contract: true, finite_metrics: false}\n",
     )
 
 
@@ -208,8 +208,8 @@ def test_contract_gate_reads_validation_json_at_the_commit(project: Path) -> Non
     """`data contract` fails when metrics/validation.json at the commit is not valid."""
     set_policy(
         project,
-        "ratchet:\n  registry:\n    fd:\n      stages:\n"
-        "        - {name: staging, verified: false, contract: true, finite_metrics: false}\n",
+        "registry:\n  fd:\n    contract: metrics/validation.json\n    stages:\n"
+        "      - {name: staging, verified: false, contract: true, finite_metrics: false}\n",
     )
     gen(project, {"metrics/validation.json": '{"valid": false}\n'})
     git(project, "commit", "-qam", "invalid data")
@@ -306,17 +306,16 @@ def test_same_tag_to_the_same_target_is_idempotent(project: Path) -> None:
 
 
 METRIC_POLICY = """\
-ratchet:
-  metrics:
-    model.val.auc: {direction: higher, tolerance: 0.005}
-  registry:
-    fd:
-      stages:
-        - name: staging
-          verified: false
-          contract: false
-          thresholds: {model.val.auc: {min: 0.71}}
-          compare: {model.val.auc: {}}
+metrics:
+  model.val.auc: {direction: higher, tolerance: 0.005}
+registry:
+  fd:
+    stages:
+      - name: staging
+        verified: false
+        contract: false
+        thresholds: {model.val.auc: {min: 0.71}}
+        compare: {model.val.auc: {}}
 """
 
 
@@ -348,11 +347,10 @@ def test_metric_gates_read_each_commits_metrics(project: Path) -> None:
 
 def test_a_nan_metric_fails_the_finite_gate(project: Path) -> None:
     """A commit whose metrics contain NaN cannot be promoted (finite metrics gate)."""
-    from registry_project import OPEN_POLICY
 
     from helpers import commit_all, dvc
 
-    gen(project, {"params.yaml": f"train:\n  quality: .nan\n{OPEN_POLICY}"})
+    gen(project, {"params.yaml": "train:\n  quality: .nan\n"})
     dvc(project, "repro", "-q")
     commit_all(project, "a broken model")
     set_policy(project, METRIC_POLICY)
