@@ -73,15 +73,8 @@ notes-pull:  ## fetch mlratchet's git notes (compute records, verify verdicts) f
 notes-push:  ## push mlratchet's git notes to REMOTE
 	git push $(REMOTE) refs/notes/mlratchet
 
-ct: install  ## continuous training: next month in, retrain, verify, commit and push
-	ratchet ct advance
-	ratchet repro --pull
-	git add params.yaml dvc.lock metrics
-	git diff --cached --quiet || git commit -q -m "ct: data window $$(ratchet ct window) ($(CT_REASON))"
-	ratchet verify
-	ratchet repro
-	git push $(REMOTE) HEAD refs/notes/mlratchet
-	dvc push --quiet
+ct: install  ## continuous training (ratchet.yaml ct:): new data in, retrain, verify, commit, push, promote
+	ratchet ct
 
 promote-staging: install  ## promote HEAD's model to staging through the gates; push the tags
 	ratchet promote $(ARTIFACT) --to staging --push
@@ -90,19 +83,19 @@ promote-production: install  ## promote the version in staging to production thr
 	ratchet promote $(ARTIFACT) --to production --rev '$(ARTIFACT)#staging' --push
 
 monitor: install  ## the newest month against the production model: exit 1 on an alert
-	ratchet batch --month $$(ratchet ct window --end) --output data/batches/latest.parquet
+	flightdelay batch --month $$(flightdelay window --end) --output data/batches/latest.parquet
 	ratchet monitor data/batches/latest.parquet --model '$(ARTIFACT)#production' \
 		--out reports/monitor --md
 
 ct-demo: install  ## a year of continuous training against a bare remote (reports/ct-year/, ~10 min)
-	python scripts/ct_year.py --out reports/ct-year/year.md --json reports/ct-year/year.json
+	python flightdelay/scripts/ct_year.py --out reports/ct-year/year.md --json reports/ct-year/year.json
 
 bench: install  ## run every benchmark in benchmarks/ (minutes)
 	for b in benchmarks/bench_*.py; do python $$b || exit 1; done
 
 monitor-demo: install  ## monitor each month of 2013 against the training months (reports/monitor-2013/)
 	dvc repro --quiet
-	ratchet monitor-months --out reports/monitor-2013
-	ratchet batch --month 12 --output data/batches/2013-12.parquet
+	flightdelay monitor-months --out reports/monitor-2013
+	flightdelay batch --month 12 --output data/batches/2013-12.parquet
 	-ratchet monitor data/batches/2013-12.parquet --contract contracts/prepared.yaml \
 		--out reports/monitor-2013/december

@@ -2,12 +2,12 @@
 
 Month after month the next month of 2013 "arrives": the monitor compares it with the data of the
 model in production; when it raises an alert, or when the schedule says so, the CT step runs
-exactly what the CT workflow runs (`ratchet ct advance`, `ratchet repro`, commit, `ratchet
+exactly what the CT workflow runs (`flightdelay advance`, `ratchet repro`, commit, `ratchet
 verify`, push, `ratchet promote --to staging --push`, then production through its own gates).
 At the end: the registry history, the audit, and the proof that no tag ever moved.
 
-    python scripts/ct_year.py                  # the whole year (make ct-demo), ~10 minutes
-    python scripts/ct_year.py --fast --start-month 10 --workdir /tmp/ct   # what the test runs
+    python flightdelay/scripts/ct_year.py       # the whole year (make ct-demo), ~10 minutes
+    python flightdelay/scripts/ct_year.py --fast --start-month 10 --workdir /tmp/ct  # the test
 
 Writes a Markdown summary (--out) and a JSON record (--json) of every month.
 """
@@ -24,8 +24,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+ROOT = Path(__file__).resolve().parents[2]  # the repository: flightdelay/scripts/ -> ../..
+sys.path.insert(0, str(ROOT / "flightdelay" / "src"))
 
 from flightdelay.window import Window, shifted, write  # noqa: E402 - after the path is set
 
@@ -132,7 +132,7 @@ def ct_step(run: Runner, month: int, reason: str, record: Month) -> None:
     """The CT workflow: advance, retrain, verify, commit, push, promote through the gates."""
     first = reason == "initial"
     if not first:
-        run("ratchet", "ct", "advance", "--through", str(month))
+        run("flightdelay", "advance", "--through", str(month))
     run("ratchet", "repro")
     run("git", "add", "params.yaml", "dvc.lock", "metrics")
     what = "first model, data" if first else "data"
@@ -141,7 +141,7 @@ def ct_step(run: Runner, month: int, reason: str, record: Month) -> None:
     run("ratchet", "repro")  # stores the compute record on the new commit
     run("git", "push", "-q", "origin", "HEAD", "refs/notes/mlratchet")
     record.action = f"retrain ({reason})"
-    record.window = run("ratchet", "ct", "window").stdout.strip()
+    record.window = run("flightdelay", "window").stdout.strip()
     record.staging, created = promote(run, "staging", "HEAD")
     record.tags += created
     if record.staging.startswith("promoted"):
@@ -158,7 +158,7 @@ def in_production(run: Runner) -> bool:
 def monitor(run: Runner, month: int, record: Month) -> bool:
     """Monitor the month's batch against the production model; True on an alert."""
     batch = f"data/batches/2013-{month:02d}.parquet"
-    run("ratchet", "batch", "--month", str(month), "-o", batch)
+    run("flightdelay", "batch", "--month", str(month), "-o", batch)
     proc = run(
         "ratchet", "monitor", batch, "--model", f"{ARTIFACT}#production", "--json", ok=(0, 1)
     )

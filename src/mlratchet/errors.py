@@ -68,3 +68,36 @@ class HashMismatchError(IntegrityError):
         self.path = str(path)
         self.expected = expected
         self.actual = actual
+
+
+#: Top-level modules of mlratchet's optional extras, and the extra that brings each.
+EXTRAS = {
+    "numpy": "data",
+    "pandas": "data",
+    "pyarrow": "data",
+    "scipy": "data",
+    "threadpoolctl": "data",
+    "sklearn": "sklearn",
+    "skops": "sklearn",
+    "matplotlib": "plots",
+    "dvc_s3": "s3",
+}
+
+
+class MissingExtraError(BadInputError):
+    """A capability needs an optional dependency that is not installed (exit 2)."""
+
+    def __init__(self, module: str) -> None:
+        extra = EXTRAS[module]
+        super().__init__(
+            f"this needs {module}, which mlratchet installs with its {extra!r} extra: "
+            f"pip install 'mlratchet[{extra}]'"
+        )
+        self.module = module
+        self.extra = extra
+
+
+def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
+    """The extra to install when ``exc`` is an optional dependency that is absent, else None."""
+    top = (exc.name or "").split(".")[0]
+    return MissingExtraError(top) if top in EXTRAS else None

@@ -161,7 +161,7 @@ def _stages(root: Path) -> dict[str, Any]:
 def check_params(repo: Path | str = ".", policy_file: Path | str | None = None) -> ParamsCheck:
     """Check the params every stage of ``dvc.yaml`` declares, and the policy file."""
     from mlratchet.metrics.source import find_root
-    from mlratchet.policy import policy_at
+    from mlratchet.policy import POLICY_FILE, policy_at
 
     root = find_root(repo).path
     files = _Files(root)
@@ -187,7 +187,7 @@ def check_params(repo: Path | str = ".", policy_file: Path | str | None = None) 
     try:
         _policy, source = policy_at(root, None, policy_file)
     except RatchetError as exc:
-        source = str(policy_file or "ratchet.yaml")
+        source = str(policy_file or POLICY_FILE)
         problems.append(ParamsProblem(source, None, None, str(exc).removeprefix(f"{source}: ")))
     return ParamsCheck(
         root=str(root),

@@ -327,7 +327,9 @@ def policy_at(
         path = Path(root) / POLICY_FILE
         if not path.is_file():
             return Policy(), f"{POLICY_FILE} (absent)"
-        return load_policy(path), POLICY_FILE
+        from mlratchet.yamlio import load_yaml
+
+        return parse_policy(load_yaml(path), POLICY_FILE), POLICY_FILE
     from mlratchet.gitio import read_blob
 
     source = f"{POLICY_FILE} at {rev[:7] if len(rev) == 40 else rev}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,25 +88,35 @@ def test_unknown_command_is_usage_error() -> None:
     assert result.exit_code == ExitCode.BAD_INPUT
 
 
-def test_params_check_valid(tmp_path: Path) -> None:
-    """`ratchet params check` accepts the reference params (JSON on stdout with --json)."""
-    result = CliRunner().invoke(
-        cli, ["params", "check", "--params", str(ROOT / "params.yaml"), "--json"]
-    )
+def test_params_check_valid() -> None:
+    """`ratchet params check` accepts the reference project (JSON on stdout with --json)."""
+    result = CliRunner().invoke(cli, ["params", "check", "-R", str(ROOT), "--json"])
     assert result.exit_code == 0, result.output
-    assert '"valid": true' in result.stdout
+    data = json.loads(result.stdout)
+    assert data["valid"] is True
+    assert "train.max_iter" in data["checked"]["params.yaml"]
 
 
-def test_params_check_bad_value_is_one_line_exit_2(tmp_path: Path) -> None:
-    """A wrong type: exit 2, one stderr line naming the file and key, nothing on stdout."""
-    bad = tmp_path / "params.yaml"
-    bad.write_text((ROOT / "params.yaml").read_text().replace("max_iter: 150", "max_iter: ten"))
-    result = CliRunner().invoke(cli, ["params", "check", "--params", str(bad)])
+def test_params_check_lists_every_problem_exit_2(tmp_path: Path) -> None:
+    """Any project: each declared key that is missing or null is one stderr line; exit 2."""
+    git_init = subprocess.run(["git", "init", "-q", str(tmp_path)], check=False)
+    assert git_init.returncode == 0
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  fit:\n    cmd: python fit.py\n"
+        "    params: [fit.lr, fit.depth, {conf/model.json: [alpha]}]\n"
+    )
+    (tmp_path / "params.yaml").write_text("fit:\n  lr: 0.1\n  depth: null\n")
+    (tmp_path / "ratchet.yaml").write_text("metrix: {}\n")
+    result = CliRunner().invoke(cli, ["params", "check", "-R", str(tmp_path)])
     assert result.exit_code == ExitCode.BAD_INPUT
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines() == [
-        f"error: {bad}: train.max_iter: must be an integer, got 'ten'"
+    lines = result.stderr.strip().splitlines()
+    assert lines[:2] == [
+        "error: params.yaml: fit.depth: has no value (null) (declared by stage 'fit')",
+        "error: conf/model.json: no such params file (declared by stage 'fit')",
     ]
+    assert lines[2].startswith("error: ratchet.yaml: metrix: unknown key")
+    assert len(lines) == 3
 
 
 def _command(exc: BaseException | None = None, rv: int = 0) -> click.Command:
@@ -174,8 +185,8 @@ def test_broken_pipe_is_not_an_internal_error() -> None:
             "params",
             "check",
             "--json",
-            "--params",
-            str(ROOT / "params.yaml"),
+            "-R",
+            str(ROOT),
         ],
         stdout=write_fd,
         stderr=subprocess.PIPE,
@@ -185,3 +196,15 @@ def test_broken_pipe_is_not_an_internal_error() -> None:
     os.close(write_fd)
     assert proc.returncode == 141, proc.stderr
     assert proc.stderr == ""
+
+
+def test_a_missing_optional_dependency_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that needs an extra that is not installed: exit 2 and the pip line, not 70."""
+
+    def needs_pandas() -> int:
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+    monkeypatch.setitem(cli.commands, "needs-data", click.command("needs-data")(needs_pandas))
+    result = CliRunner().invoke(cli, ["needs-data"])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "pip install 'mlratchet[data]'" in result.stderr

@@ -25,7 +25,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict:
     proc = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "scripts/ct_year.py"),
+            str(ROOT / "flightdelay/scripts/ct_year.py"),
             "--fast",
             "--start-month",
             "10",

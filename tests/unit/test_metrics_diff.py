@@ -139,23 +139,23 @@ def test_a_metric_never_regresses_against_itself(value: float, rule: MetricRule)
     [
         (
             {"direction": "higher", "rel_tolerance": -0.1},
-            "ratchet.metrics.a.rel_tolerance: must be >= 0",
+            "metrics.a.rel_tolerance: must be >= 0",
         ),
         (
             {"direction": "higher", "rel_tolerance": "1%"},
-            "ratchet.metrics.a.rel_tolerance: must be a number",
+            "metrics.a.rel_tolerance: must be a number",
         ),
         (
             {"direction": "higher", "tolerance": ".inf"},
-            "ratchet.metrics.a.tolerance: must be a number",
+            "metrics.a.tolerance: must be a number",
         ),
-        ({"tolerance": 0.1}, "ratchet.metrics.a.direction: missing required key"),
+        ({"tolerance": 0.1}, "metrics.a.direction: missing required key"),
     ],
 )
 def test_rules_are_validated_strictly(rule: dict, message: str) -> None:
     """A bad rule is exit 2 naming its key."""
     with pytest.raises(ParamsError, match=message.replace(".", r"\.")):
-        parse_policy({"ratchet": {"metrics": {"a": rule}}}, "params.yaml")
+        parse_policy({"metrics": {"a": rule}}, "ratchet.yaml")
 
 
 @settings(deadline=None)  # timing-independent under a loaded machine

@@ -11,30 +11,29 @@ from mlratchet.policy import Policy, parse_policy
 from mlratchet.registry.gates import Evidence, GateRow, Subject, evaluate, flat_metrics
 
 POLICY = {
-    "ratchet": {
-        "metrics": {
-            "model.val.auc": {"direction": "higher", "tolerance": 0.005},
-            "model.val.loss": {"direction": "lower"},
-            "model.val.f1": {"direction": "higher", "tolerance": 0.01},
-        },
-        "registry": {
-            "fd": {
-                "stages": [
-                    {
-                        "name": "staging",
-                        "verified": False,
-                        "thresholds": {"model.val.auc": {"min": 0.7}},
-                        "compare": {"model.val.auc": {"min_delta": -0.01}, "model.val.f1": {}},
-                    },
-                    {
-                        "name": "production",
-                        "thresholds": {"model.val.loss": {"max": 0.3}},
-                        "compare": {"model.val.loss": {"min_rel_delta": 0.05}},
-                    },
-                ]
-            }
-        },
-    }
+    "metrics": {
+        "model.val.auc": {"direction": "higher", "tolerance": 0.005},
+        "model.val.loss": {"direction": "lower"},
+        "model.val.f1": {"direction": "higher", "tolerance": 0.01},
+    },
+    "registry": {
+        "fd": {
+            "contract": "metrics/validation.json",
+            "stages": [
+                {
+                    "name": "staging",
+                    "verified": False,
+                    "thresholds": {"model.val.auc": {"min": 0.7}},
+                    "compare": {"model.val.auc": {"min_delta": -0.01}, "model.val.f1": {}},
+                },
+                {
+                    "name": "production",
+                    "thresholds": {"model.val.loss": {"max": 0.3}},
+                    "compare": {"model.val.loss": {"min_rel_delta": 0.05}},
+                },
+            ],
+        }
+    },
 }
 SHA = "a" * 40
 OLD = "b" * 40
@@ -42,7 +41,7 @@ OLD = "b" * 40
 
 def policy() -> Policy:
     """The test policy."""
-    return parse_policy(POLICY, "params.yaml")
+    return parse_policy(POLICY, "ratchet.yaml")
 
 
 def evidence(
@@ -194,7 +193,7 @@ def test_flat_metrics_keys_by_name_and_by_path() -> None:
 @pytest.mark.parametrize(
     ("stages", "message"),
     [
-        ([], "ratchet.registry.fd.stages: list at least one stage"),
+        ([], "registry.fd.stages: list at least one stage"),
         ([{"name": "a"}, {"name": "a"}], "stages[1].name: stage 'a' is listed twice"),
         ([{"name": "a", "requires": ["b"]}], "stages[0].requires: 'b' is not another stage"),
         ([{"name": "a", "thresholds": {"m": {}}}], "thresholds.m.min: give min, max or both"),
@@ -212,14 +211,14 @@ def test_flat_metrics_keys_by_name_and_by_path() -> None:
 def test_bad_registry_policy_names_the_key(stages: list[object], message: str) -> None:
     """A malformed registry policy is a ParamsError naming the full key."""
     with pytest.raises(ParamsError, match=None) as info:
-        parse_policy({"ratchet": {"registry": {"fd": {"stages": stages}}}}, "params.yaml")
+        parse_policy({"registry": {"fd": {"stages": stages}}}, "ratchet.yaml")
     assert message in str(info.value)
 
 
 def test_compared_metric_needs_a_direction() -> None:
     """Comparing a metric with no direction under ratchet.metrics is reported by key."""
-    data = {"ratchet": {"registry": {"fd": {"stages": [{"name": "s", "compare": {"m": {
-        "min_delta": 0}}}]}}}}  # fmt: skip
+    data = {"registry": {"fd": {"stages": [{"name": "s", "compare": {"m": {
+        "min_delta": 0}}}]}}}  # fmt: skip
     with pytest.raises(ParamsError, match=r"stages\[0\]\.compare\.m: the metric has no direction"):
         evaluate(parse_policy(data, "p"), "fd", "s", evidence({}), source="p")
 
@@ -236,12 +235,10 @@ def test_versions_measured_on_other_data_are_not_compared() -> None:
     """With evaluation_data declared, a comparison across different rows is skipped, saying why;
     on the same rows it is judged as usual."""
     data = {
-        **POLICY["ratchet"],
-        "registry": {
-            "fd": {**POLICY["ratchet"]["registry"]["fd"], "evaluation_data": ["data/val.parquet"]}
-        },
+        **POLICY,
+        "registry": {"fd": {**POLICY["registry"]["fd"], "evaluation_data": ["data/val.parquet"]}},
     }
-    declared = parse_policy({"ratchet": data}, "params.yaml")
+    declared = parse_policy(data, "ratchet.yaml")
 
     def judged(old_rows: str, new_rows: str) -> dict[str, GateRow]:
         ev = Evidence(
@@ -272,3 +269,18 @@ def test_versions_measured_on_other_data_are_not_compared() -> None:
     assert other["model.val.auc"].result == "pass"  # the thresholds still judge it
     same = judged("1" * 32, "1" * 32)
     assert same["model.val.auc vs staging"].result == "fail"
+
+
+def test_contract_gate_is_skipped_and_says_why_without_a_record() -> None:
+    """A policy that names no contract record skips the contract gate, saying where to set it."""
+    data = {**POLICY, "registry": {"fd": {**POLICY["registry"]["fd"]}}}
+    del data["registry"]["fd"]["contract"]
+    table = {
+        r.gate: r
+        for r in evaluate(
+            parse_policy(data, "ratchet.yaml"), "fd", "staging", evidence({}), source="r"
+        )
+    }
+    row = table["data contract"]
+    assert row.result == "skip"
+    assert "registry.fd.contract" in row.actual

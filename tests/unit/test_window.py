@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from flightdelay.cli import cli
 from flightdelay.params import load_params
 from flightdelay.window import Window, advance, current, shifted
 from helpers import ROOT
-from mlratchet.cli.group import cli
 from mlratchet.errors import BadInputError
 
 REFERENCE = Window(train=(1, 2, 3, 4, 5, 6, 7, 8), val=(9, 10), test=(11, 12))
@@ -84,16 +84,16 @@ def test_advance_at_the_end_of_the_data_is_a_no_op(tmp_path: Path) -> None:
 
 
 def test_cli_advance_and_window(tmp_path: Path) -> None:
-    """`ratchet ct advance --through` moves the window; `ratchet ct window --json` shows it."""
+    """`flightdelay advance --through` moves the window; `flightdelay window --json` shows it."""
     path = small_params(tmp_path, end=6)
     runner = CliRunner()
-    result = runner.invoke(cli, ["ct", "advance", "--through", "9", "--params", str(path)])
+    result = runner.invoke(cli, ["advance", "--through", "9", "--params", str(path)])
     assert result.exit_code == 0, result.output
     assert "test 5-6 -> train 1-5, val 6-7, test 8-9" in result.stderr
-    result = runner.invoke(cli, ["ct", "window", "--params", str(path), "--json"])
+    result = runner.invoke(cli, ["window", "--params", str(path), "--json"])
     assert '"end": 9' in result.stdout
-    result = runner.invoke(cli, ["ct", "window", "--params", str(path), "--end"])
+    result = runner.invoke(cli, ["window", "--params", str(path), "--end"])
     assert result.stdout == "9\n"
-    result = runner.invoke(cli, ["ct", "advance", "--through", "7", "--params", str(path)])
+    result = runner.invoke(cli, ["advance", "--through", "7", "--params", str(path)])
     assert result.exit_code == 2
     assert "only moves forward" in result.stderr

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from mlratchet import __version__
-from mlratchet.errors import RatchetError
+from mlratchet.errors import RatchetError, missing_extra
 from mlratchet.exitcodes import ExitCode, exit_code_for
 
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
@@ -101,6 +101,9 @@ class RatchetGroup(LazyGroup):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
+            extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+            if extra is not None:  # an optional dependency is absent: say which extra brings it
+                raise ReportedError(extra) from exc
             if (ctx.obj or {}).get("traceback"):
                 raise
             click.secho(
