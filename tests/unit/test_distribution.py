@@ -112,3 +112,14 @@ def test_public_api_names_resolve() -> None:
 
     for name in mlratchet.__all__:
         assert getattr(mlratchet, name) is not None, name
+
+
+def test_wheel_carries_the_license_pyproject_declares(wheel: Path) -> None:
+    """The LICENSE file is Apache 2.0, as pyproject.toml says, and ships in the wheel."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]
+    assert declared == "Apache-2.0"
+    assert "Apache License" in (ROOT / "LICENSE").read_text().splitlines()[0]
+    names = zipfile.ZipFile(wheel).namelist()
+    assert [n for n in names if n.endswith("licenses/LICENSE")]
