@@ -37,7 +37,7 @@ def plot_history(hist: History, path: Path | str) -> list[str]:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    from mlratchet.fsio import atomic_path
+    from mlratchet.pngio import save_figure
 
     points = list(reversed(hist.points))
     labels = [", ".join(p.tags) if p.tags else p.sha[:7] for p in points]
@@ -62,6 +62,5 @@ def plot_history(hist: History, path: Path | str) -> list[str]:
     ax.grid(visible=True, alpha=0.3)
     ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
+    save_figure(fig, path)
     return [c.name for c in columns]
