@@ -261,12 +261,13 @@ def _repro(dvc_root: Path, pull: bool) -> Step:
     return Step("repro", "ok", f"ran {', '.join(ran)}" if ran else "every stage up to date")
 
 
-def _commit(git_root: Path, dvc_root: Path, paths: list[str], refresh: tuple[str, ...]) -> str:
+def _commit(git_root: Path, paths: list[str], refresh: tuple[str, ...]) -> str:
+    """Commit ``paths`` (relative to the git top level, as ``git status`` names them)."""
     from mlratchet.gitio import git, rev_parse
 
-    git(dvc_root, "add", "-A", "--", *paths)
+    git(git_root, "add", "-A", "--", *paths)
     body = "\n".join(f"refresh: {command}" for command in refresh)
-    git(dvc_root, "commit", "-q", "--no-verify", "-m", COMMIT_SUBJECT, "-m", body, "--")
+    git(git_root, "commit", "-q", "--no-verify", "-m", COMMIT_SUBJECT, "-m", body, "--")
     return rev_parse(git_root, "HEAD")
 
 
@@ -320,7 +321,7 @@ def _retrain(
         if not changed:
             steps.append(Step("commit", "nothing new", "dvc.lock and tracked outputs as at HEAD"))
             return None
-        commit = _commit(git_root, dvc_root, list(candidates), ct.refresh)
+        commit = _commit(git_root, changed, ct.refresh)
     committed = [p if str(rel) == "." else Path(p).relative_to(rel).as_posix() for p in changed]
     # The re-run's compute record waits for the commit: store it now (nothing runs).
     from mlratchet.reproduce import repro
