@@ -233,3 +233,13 @@ def test_change_outside_ct_commit_is_refused_and_restored(project: Path) -> None
     assert code == 2
     assert "train.py" in err and "ct.commit" in err
     assert git(project, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_table_without_json(project: Path) -> None:
+    """Without --json: a row per step on stdout, the outcome on stderr."""
+    set_refresh(project, "python refresh.py same")
+    result = CliRunner().invoke(cli, ["ct", "-R", str(project)])
+    assert result.exit_code == 0, result.stderr
+    steps = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip()]
+    assert steps[-3:] == ["refresh", "repro", "commit"]
+    assert "ct: nothing new" in result.stderr
