@@ -35,8 +35,8 @@ def bin_tool(name: str) -> str:
 
 
 def test_there_are_the_three_workflows() -> None:
-    """CI, continuous training and continuous monitoring."""
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "ct.yml", "monitor.yml"]
+    """CI, continuous training, continuous monitoring, and the release build."""
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "ct.yml", "monitor.yml", "release.yml"]
 
 
 def test_zizmor_finds_nothing() -> None:
@@ -93,6 +93,10 @@ def test_hardening(path: Path) -> None:
             assert "${{" not in step["run"], f"{path.name}:{job}: expression inside run:"
 
 
+#: The release workflow's only steps: the pinned build frontend, then the build.
+RELEASE_STEPS = ("python -m pip install build==1.6.1", "python -m build --outdir dist/")
+
+
 def make_targets() -> set[str]:
     text = (ROOT / "Makefile").read_text()
     return set(re.findall(r"(?m)^([a-z][a-z-]*):", text))
@@ -124,9 +128,14 @@ def run_steps() -> list[tuple[str, str, str]]:
 def test_every_run_step_is_a_make_target_or_a_ratchet_command(
     name: str, job: str, command: str
 ) -> None:
-    """A workflow step is `make TARGET` (a real target) or a `ratchet` command Click accepts."""
+    """A workflow step is `make TARGET` (a real target) or a `ratchet` command Click accepts.
+
+    The release build is the one exception: it installs the pinned `build` and runs it.
+    """
     words = shlex.split(command)
-    if words[0] == "make":
+    if name == "release.yml":
+        assert command in RELEASE_STEPS, f"{name}:{job}: {command}"
+    elif words[0] == "make":
         assert len(words) == 2 and words[1] in make_targets(), f"{name}:{job}: {command}"
         recipe(words[1])  # make can plan it
     else:
