@@ -108,7 +108,8 @@ def _metrics(root: Path) -> tuple[dict[str, str | None], str | None, tuple[str, 
     try:
         files = read_metrics(root, "workspace")
     except BadInputError as exc:
-        return {}, None, (), f"metrics not read ({exc}); run `dvc repro` and rerun init"
+        problem = " ".join(str(exc).split())  # one line: it becomes a YAML comment
+        return {}, None, (), f"metrics not read ({problem}); run `dvc repro` and rerun init"
     rules: dict[str, str | None] = {}
     contract = None
     for path, flat in files.items():
@@ -129,7 +130,8 @@ def _artifacts(root: Path) -> tuple[str, ...]:
         return ()
     declared = declared_artifacts(root)
     models = [a.name for a in declared.values() if a.type == "model"]
-    return tuple(models or declared)
+    untyped = [a.name for a in declared.values() if a.type is None]
+    return tuple(models or untyped)  # type model; or, with none, those of no type (all)
 
 
 def _install_spec(root: Path) -> tuple[str, str | None]:

@@ -222,3 +222,15 @@ def test_guessed_directions() -> None:
     assert guess_direction("test.roc_auc") == "higher"
     assert guess_direction("n_rows") is None
     assert sys.version_info >= (3, 11)
+
+
+def test_metrics_not_yet_computed_still_drafts_a_valid_policy(tmp_repo: Path) -> None:
+    """Before the first `dvc repro` (no metrics.json) init drafts gates without rules; says so."""
+    project = tmp_repo
+    gen(project, {"train.py": TRAIN, "dvc.yaml": DVC_YAML})
+    result = _init(project)
+    assert result.exit_code == 0, result.output
+    policy = load_policy(project / "ratchet.yaml")
+    assert policy.metrics == {}
+    assert [s.name for s in policy.registry["classifier"].stages] == ["staging", "production"]
+    assert "run `dvc repro` and rerun init" in (project / "ratchet.yaml").read_text()
