@@ -88,9 +88,17 @@ def guess_direction(key: str) -> str | None:
     return None
 
 
-def _rank(key: str) -> int:
-    tokens = [t for t in re.split(r"[^a-z0-9]+", key.lower()) if t in _RANK]
-    return _RANK[tokens[-1]] if tokens else len(_RANK)
+#: Which split a key is measured on, best first for a promotion gate: validation, unnamed,
+#: test (judging on the held-out test rows would tune to them), train.
+_SPLITS = {"val": 0, "valid": 0, "validation": 0, "eval": 0, "dev": 0, "test": 2, "train": 3}
+
+
+def _rank(key: str) -> tuple[int, int]:
+    """How good a primary metric ``key`` makes: by its metric token, then by its split."""
+    words = re.split(r"[^a-z0-9]+", key.lower())
+    tokens = [t for t in words if t in _RANK]
+    split = min((_SPLITS[w] for w in words if w in _SPLITS), default=1)
+    return (_RANK[tokens[-1]] if tokens else len(_RANK), split)
 
 
 def _find_dvc_root(start: Path) -> Path:
@@ -465,8 +473,8 @@ def init(
     existing = [f.path for f in files if f.existed]
     if existing and not force and not dry_run:
         raise ConflictError(
-            f"{', '.join(existing)}: already exists; nothing written (rerun with --force to "
-            "overwrite)"
+            f"{', '.join(existing)}: already {'exists' if len(existing) == 1 else 'exist'}; "
+            "nothing written (rerun with --force to overwrite)"
         )
     if not dry_run:
         for f in files:

@@ -234,3 +234,11 @@ def test_metrics_not_yet_computed_still_drafts_a_valid_policy(tmp_repo: Path) ->
     assert policy.metrics == {}
     assert [s.name for s in policy.registry["classifier"].stages] == ["staging", "production"]
     assert "run `dvc repro` and rerun init" in (project / "ratchet.yaml").read_text()
+
+
+def test_primary_metric_prefers_the_validation_split() -> None:
+    """The compare gates use the best-ranked metric, measured on validation rows over test rows."""
+    from mlratchet.scaffold import _rank
+
+    keys = ["m.test.roc_auc", "m.val.f1", "m.val.roc_auc", "m.train.roc_auc", "m.val.loss"]
+    assert min(keys, key=_rank) == "m.val.roc_auc"

@@ -41,5 +41,9 @@ def init(force: bool, dry_run: bool, install: str | None, repo: Path, as_json: b
             click.echo(f.text, nl=False)
     verb = "would write" if dry_run else "wrote"
     for f in result.files:
-        note(f"{verb} {f.path}" + (" (overwrote)" if f.existed and not dry_run else ""))
+        suffix = ""
+        if f.existed:
+            suffix = " (overwriting)" if force else " (exists: needs --force)"
+            suffix = " (overwrote)" if not dry_run else suffix
+        note(f"{verb} {f.path}{suffix}")
     return 0
