@@ -35,47 +35,56 @@ def bin_tool(name: str) -> str:
 
 
 def test_there_are_the_three_workflows() -> None:
-    """CI, continuous training and continuous monitoring."""
-    assert [p.name for p in WORKFLOWS] == ["ci.yml", "ct.yml", "monitor.yml"]
+    """CI, continuous training, continuous monitoring, and the release build."""
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "ct.yml", "monitor.yml", "release.yml"]
 
 
-def test_zizmor_finds_nothing() -> None:
-    """zizmor (offline audits, the strictest persona) reports no finding."""
-    proc = subprocess.run(
+def zizmor(directory: Path) -> subprocess.CompletedProcess[str]:
+    """zizmor's offline audits, the strictest persona, over a workflows directory."""
+    return subprocess.run(
+        [bin_tool("zizmor"), "--offline", "--persona=auditor", "--no-progress", str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def schema_check(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema against GitHub's workflow schema."""
+    return subprocess.run(
         [
-            bin_tool("zizmor"),
-            "--offline",
-            "--persona=auditor",
-            "--no-progress",
-            str(ROOT / ".github/workflows"),
+            bin_tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, paths),
         ],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_zizmor_finds_nothing() -> None:
+    """zizmor (offline audits, the strictest persona) reports no finding."""
+    proc = zizmor(ROOT / ".github/workflows")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout + proc.stderr
 
 
 def test_workflows_match_githubs_schema() -> None:
     """check-jsonschema validates every workflow against GitHub's workflow schema."""
-    proc = subprocess.run(
-        [
-            bin_tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            *map(str, WORKFLOWS),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = schema_check(WORKFLOWS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_hardening(path: Path) -> None:
     """Least privilege, pinned actions, no credentials kept unless a job pushes, no injection."""
+    assert_hardened(path)
+
+
+def assert_hardened(path: Path) -> None:
+    """The hardening a workflow of ours (or one `ratchet init` drafts) must have."""
     data = workflow(path)
     assert data["permissions"] == {}
     assert "concurrency" in data or all("concurrency" in j for j in data["jobs"].values())
@@ -91,6 +100,10 @@ def test_hardening(path: Path) -> None:
                 assert keep is pushes, f"{path.name}:{job}"
         if "run" in step:
             assert "${{" not in step["run"], f"{path.name}:{job}: expression inside run:"
+
+
+#: The release workflow's only steps: the pinned build frontend, then the build.
+RELEASE_STEPS = ("python -m pip install build==1.6.1", "python -m build --outdir dist/")
 
 
 def make_targets() -> set[str]:
@@ -124,9 +137,14 @@ def run_steps() -> list[tuple[str, str, str]]:
 def test_every_run_step_is_a_make_target_or_a_ratchet_command(
     name: str, job: str, command: str
 ) -> None:
-    """A workflow step is `make TARGET` (a real target) or a `ratchet` command Click accepts."""
+    """A workflow step is `make TARGET` (a real target) or a `ratchet` command Click accepts.
+
+    The release build is the one exception: it installs the pinned `build` and runs it.
+    """
     words = shlex.split(command)
-    if words[0] == "make":
+    if name == "release.yml":
+        assert command in RELEASE_STEPS, f"{name}:{job}: {command}"
+    elif words[0] == "make":
         assert len(words) == 2 and words[1] in make_targets(), f"{name}:{job}: {command}"
         recipe(words[1])  # make can plan it
     else:

@@ -16,6 +16,7 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
     "ct": "mlratchet.cli.ct:ct",
+    "init": "mlratchet.cli.init:init",
     "metrics": "mlratchet.cli.metrics:metrics",
     "params": "mlratchet.cli.params:params",
     "promote": "mlratchet.cli.registry:promote",
