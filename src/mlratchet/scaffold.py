@@ -376,7 +376,7 @@ def ct_text(install: str, source: str | None, workdir: str | None) -> str:
             "      contents: write # push the retrained commit, its notes and tags",
             "    steps:",
             *_setup(install, source, push=True),
-            "      - run: ratchet ct",
+            "      - run: ratchet ct --pull",
             "",
         ]
     )
