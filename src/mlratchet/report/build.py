@@ -398,14 +398,14 @@ def _contract(files: _Files, head: Revision, policy: Policy, artifacts: dict[str
     path = declared[0]
     data = files.read(head, path)
     if data is None:
-        note = f"no {path} at {describe(head)} (the contract record {POLICY_FILE} declares)"
+        note = f"no {path} at {describe(head)}, the contract record {POLICY_FILE} declares"
         return Contract("absent", path, (), (), note=note)
     try:
         record = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        return Contract("unreadable", path, (), (), note=f"{path}: not JSON ({exc})")
+        return Contract("unreadable", path, (), (), note=f"not JSON ({exc})")
     if not isinstance(record, dict):
-        return Contract("unreadable", path, (), (), note=f"{path}: not a JSON object")
+        return Contract("unreadable", path, (), (), note="not a JSON object")
     return _contract_record(path, record)
 
 
@@ -436,7 +436,7 @@ def _contract_record(path: str, record: dict[str, Any]) -> Contract:
         return Contract("valid", path, tuple(tables), tuple(failures))
     if valid is False:
         return Contract("invalid", path, tuple(tables), tuple(failures))
-    note = f'{path}: top-level "valid" is {json.dumps(valid)}, not true or false'
+    note = f'top-level "valid" is {json.dumps(valid)}, not true or false'
     return Contract("unreadable", path, tuple(tables), tuple(failures), note=note)
 
 
