@@ -2,8 +2,9 @@
 
 The project: a `prep` stage with a constant output and a `train` stage whose model bytes,
 metrics and ROC curve depend on `train.quality`; `dvc.yaml` declares the model as artifact `fd`
-and `ratchet.yaml` has `metrics:` rules. Three commits train quality 0.70, 0.72, 0.75
-(HEAD), each reproduced with real DVC.
+and the ROC curve as a DVC plot; `ratchet.yaml` has metrics rules and the registry policy of
+`fd` (stages staging, production; contract record metrics/validation.json). Three commits
+train quality 0.70, 0.72, 0.75 (HEAD), each reproduced with real DVC.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from helpers import commit_all, dvc, gen, git, run
 from mlratchet import notes
+from mlratchet.report.mermaid import number
 
 MARKER = "<!-- mlratchet-report -->"
 
@@ -62,6 +64,10 @@ stages:
     metrics:
       - metrics/metrics.json:
           cache: false
+plots:
+  - metrics/plots/roc/model.json:
+      x: fpr
+      y: tpr
 artifacts:
   fd:
     path: models/model.bin
@@ -72,6 +78,21 @@ RULES = """\
 metrics:
   model.val.auc: {direction: higher, tolerance: 0.001}
   model.val.loss: {direction: lower, tolerance: 0.001}
+"""
+
+REGISTRY = """\
+registry:
+  fd:
+    contract: metrics/validation.json
+    stages:
+      - name: staging
+        verified: false
+        contract: false
+        finite_metrics: false
+      - name: production
+        verified: false
+        contract: false
+        finite_metrics: false
 """
 
 QUALITIES = (0.70, 0.72, 0.75)
@@ -110,8 +131,9 @@ def section(text: str, title: str) -> str:
 
 
 def retrain(repo: Path, quality: float, rules: str = RULES) -> None:
-    """Set the quality in the work tree and reproduce with DVC (nothing committed)."""
-    gen(repo, {"params.yaml": params(quality), "ratchet.yaml": rules})
+    """Set the quality and the metrics rules in the work tree and reproduce with DVC (nothing
+    committed)."""
+    gen(repo, {"params.yaml": params(quality), "ratchet.yaml": rules + REGISTRY})
     dvc(repo, "repro", "-q")
 
 
@@ -178,7 +200,7 @@ def test_regression_is_regressed_and_the_report_still_exits_0(project: Path) -> 
 
 
 def test_base_without_rules_falls_back_to_the_heads(project: Path) -> None:
-    """A base with no `metrics:` rules: judged by the head's rules, and the report says
+    """A base with no `ratchet: metrics` rules: judged by the head's rules, and the report says
     so instead of failing."""
     retrain(project, 0.75, rules="")
     commit_all(project, "no rules yet")
@@ -311,7 +333,7 @@ def test_verify_absent_then_ok_then_for_another_lock(project: Path) -> None:
 def test_verify_not_reproduced_names_stage_and_output(project: Path) -> None:
     """A nondeterministic stage: the report fails reproducibility and names the stage, the
     output and the recorded md5."""
-    gen(project, {"dvc.yaml": DVC_YAML.replace("artifacts:", CLOCK_STAGE + "artifacts:")})
+    gen(project, {"dvc.yaml": DVC_YAML.replace("\nplots:\n", "\n" + CLOCK_STAGE + "plots:\n")})
     dvc(project, "repro", "-q")
     commit_all(project, "a clock")
     assert ratchet(project, "verify").returncode == 1
@@ -381,13 +403,13 @@ def test_production_without_and_with_a_version(project: Path) -> None:
     """No production version: one line. With GTO tags putting the first model in production:
     its table is `ratchet metrics diff fd#production HEAD --check --md`; production at the
     base commit: one line pointing above."""
-    body = section(report(project, "--base", "HEAD~1", "--head", "HEAD"), "Metrics vs production")
+    body = section(report(project, "--base", "HEAD~1", "--head", "HEAD"), "Metrics vs `production`")
     assert "**fd**: no version of fd is in production yet." in body
     first = git(project, "rev-parse", "HEAD~2")
     gto(project, "register", "fd", first)
     gto(project, "assign", "fd", "--version", "v0.0.1", "--stage", "production")
-    body = section(report(project, "--base", "HEAD~1", "--head", "HEAD"), "Metrics vs production")
-    assert f"**fd** v0.0.1 (commit `{first[:7]}`, tag `fd#production#1`):" in body
+    body = section(report(project, "--base", "HEAD~1", "--head", "HEAD"), "Metrics vs `production`")
+    assert f"**fd** v0.0.1 in `production` (commit `{first[:7]}`, tag `fd#production#1`):" in body
     cli = ratchet(project, "metrics", "diff", "fd#production", "HEAD", "--check", "--md")
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.rstrip("\n") in body
@@ -434,8 +456,8 @@ def xycharts(text: str) -> list[dict[str, object]]:
 
 def test_mermaid_charts_follow_the_grammar(project: Path) -> None:
     """A history chart per declared metric (commits oldest to newest, the base marked, the
-    workspace last) and a ROC chart of head vs base on 21 FPR categories, all valid
-    xychart-beta."""
+    workspace last) and the ROC plot dvc.yaml declares, head vs base on 21 FPR categories,
+    all valid xychart-beta."""
     retrain(project, 0.8)
     text = report(project, "--base", "HEAD~1")
     charts = xycharts(section(text, "Charts"))
@@ -446,15 +468,13 @@ def test_mermaid_charts_follow_the_grammar(project: Path) -> None:
     assert auc["lines"] == [[0.7, 0.72, 0.75, 0.8]]
     assert str(auc["title"]).startswith("model.val.auc, last 4 commits")
     assert loss["lines"] == [[0.3, 0.28, 0.25, 0.2]]
-    assert roc["x"] == [f'"{i * 0.05:.2f}"' for i in range(21)]
-    assert roc["y"] == (0.0, 1.0)
-    head_line, base_line, chance = roc["lines"]  # type: ignore[misc]
-    assert chance == [round(i * 0.05, 2) for i in range(21)]
+    assert roc["x"] == [f'"{number(round(i * 0.05, 6))}"' for i in range(21)]  # 0, 0.05, ..., 1
+    head_line, base_line = roc["lines"]  # type: ignore[misc]
     k_head, k_base = (1 - 0.8) / 0.8, (1 - 0.72) / 0.72
     assert head_line[2] == pytest.approx(0.1**k_head, abs=1e-5)  # a grid point of the file
     assert base_line[1] == pytest.approx((0.1**k_base) / 2, abs=1e-5)  # halfway to 0.1
     assert roc["title"] == (
-        f"ROC: blue = head workspace, orange = base HEAD~1 ({shas[1]}), grey = chance"
+        f"metrics/plots/roc/model.json: blue = head workspace, orange = base HEAD~1 ({shas[1]})"
     )
 
 
@@ -525,22 +545,24 @@ def test_missing_inputs_degrade_to_one_line_each(project: Path) -> None:
     text = report(project, "--base", first, "--head", "HEAD")
     assert text.startswith(MARKER + "\n")
     assert f"no dvc.lock at {first[:7]}" in section(text, "Data and model")
-    assert f"ROC: no metrics/plots/roc/model.json at {first[:7]}" in section(text, "Charts")
+    charts = section(text, "Charts")
+    assert f"metrics/plots/roc/model.json: no metrics/plots/roc/model.json at {first[:7]}" in charts
     assert "no compute records for base or head" in text
     assert re.search(r"\| model\.val\.auc +\| - +\| 0\.75 .*\| added", text)
 
 
 def test_plots_dir_writes_the_same_pngs_twice(project: Path, tmp_path: Path) -> None:
-    """--plots-dir writes the history and ROC PNGs, byte-identical on a rerun, and the
+    """--plots-dir writes the history PNG and one per DVC plot, byte-identical on a rerun, and the
     Markdown points to the workflow's artifacts."""
     out = tmp_path / "plots"
     text = report(project, "--base", "HEAD~1", "--head", "HEAD", "--plots-dir", str(out))
     first = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(first) == {"metrics-history.png", "roc.png"}
+    assert set(first) == {"metrics-history.png", "plot-metrics-plots-roc-model.png"}
     assert all(data.startswith(b"\x89PNG") for data in first.values())
     report(project, "--base", "HEAD~1", "--head", "HEAD", "--plots-dir", str(out))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first
-    assert "(`metrics-history.png`, `roc.png`) are in this workflow run's artifacts" in text
+    pngs = "(`metrics-history.png`, `plot-metrics-plots-roc-model.png`)"
+    assert f"{pngs} are in this workflow run's artifacts" in text
 
 
 # -- output and exit codes ------------------------------------------------------------------
@@ -587,7 +609,7 @@ def test_json_is_strict_and_structured(project: Path) -> None:
         "data contract": "not run",
         "reproducibility": "not run",
     }
-    assert len(data["charts"]["roc"]["fpr"]) == 21
+    assert len(data["charts"]["plots"][0]["grid"]) == 21
     both = ratchet(project, "report", "--base", "HEAD", "--json", "--summary", "s.md")
     assert both.returncode == 2
 

@@ -11,15 +11,21 @@ from hypothesis import strategies as st
 
 from mlratchet.errors import BadInputError
 from mlratchet.report import mermaid
-from mlratchet.report.charts import ROC_GRID, nice_range, parse_roc, resample
+from mlratchet.report.charts import nice_range, resample
+from mlratchet.report.dvcplots import PlotDef, grid, parse_points, plot_defs
 
 NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")  # xychart.jison's NUMBER_WITH_DECIMAL
 
 
-def test_grid_is_0_to_1_by_005() -> None:
-    """21 evenly spaced FPR categories, exactly 0.0 and 1.0 at the ends."""
-    assert len(ROC_GRID) == 21
-    assert ROC_GRID[0] == 0.0 and ROC_GRID[-1] == 1.0 and ROC_GRID[1] == 0.05
+GRID = grid([[(0.0, 0.0), (1.0, 1.0)]])
+ROC = PlotDef("roc", "roc.json", "fpr", "tpr")
+
+
+def test_grid_spans_the_curves_in_20_steps() -> None:
+    """21 evenly spaced categories over the curves' x range, exactly its ends."""
+    assert len(GRID) == 21
+    assert GRID[0] == 0.0 and GRID[-1] == 1.0 and GRID[1] == 0.05
+    assert grid([[(2.0, 1.0)], [(2.0, 3.0)]]) == (2.0,)
 
 
 def test_resample_interpolates_and_reads_the_top_of_a_step() -> None:
@@ -41,17 +47,39 @@ def test_resample_interpolates_and_reads_the_top_of_a_step() -> None:
 def test_resample_stays_within_the_points(points: list[tuple[float, float]]) -> None:
     """Every resampled value lies between the smallest and largest y of the points."""
     ys = [y for _, y in points]
-    for value in resample(points, ROC_GRID):
+    for value in resample(points, GRID):
         assert min(ys) - 1e-6 <= value <= max(ys) + 1e-6
 
 
-def test_parse_roc_accepts_dvc_plot_data_and_refuses_the_rest() -> None:
-    """A list of {fpr, tpr} (or one key holding it); anything else is bad input."""
-    assert parse_roc(b'[{"fpr": 0, "tpr": 0.5}]', "f") == [(0.0, 0.5)]
-    assert parse_roc(b'{"roc": [{"fpr": 1, "tpr": 1}]}', "f") == [(1.0, 1.0)]
+def test_parse_points_reads_dvc_plot_data_and_refuses_the_rest() -> None:
+    """JSON records (or one key holding them), CSV and TSV by the plot's x and y fields;
+    anything else is bad input naming the file."""
+    assert parse_points(b'[{"fpr": 0, "tpr": 0.5}]', "f", ROC) == [(0.0, 0.5)]
+    assert parse_points(b'{"roc": [{"fpr": 1, "tpr": 1}]}', "f", ROC) == [(1.0, 1.0)]
+    csv_plot = PlotDef("pr", "pr.csv", "recall", "precision")
+    assert parse_points(b"recall,precision\n0.5,0.9\n", "f", csv_plot) == [(0.5, 0.9)]
+    tsv_plot = PlotDef("pr", "pr.tsv", "recall", "precision")
+    assert parse_points(b"recall\tprecision\n1\t0.4\n", "f", tsv_plot) == [(1.0, 0.4)]
     for bad in (b"{", b"[]", b'[{"fpr": 0}]', b'[{"fpr": NaN, "tpr": 0}]', b'"x"'):
         with pytest.raises(BadInputError, match=r"^f: "):
-            parse_roc(bad, "f")
+            parse_points(bad, "f", ROC)
+
+
+def test_plot_defs_reads_top_level_and_stage_plots() -> None:
+    """Top-level {id: {x, y: {file: field}}} and a stage's {file: {x, y}} are chartable; a
+    plot without x, or over an image, is not."""
+    dvc_yaml = {
+        "plots": [
+            {"pr_curve": {"x": "recall", "y": {"plots/pr.json": "precision"}}},
+            "plots/confusion.png",
+            {"plots/no_x.json": {"y": "v"}},
+        ],
+        "stages": {"eval": {"plots": [{"eval/roc.csv": {"x": "fpr", "y": ["tpr"]}}]}},
+    }
+    assert plot_defs(dvc_yaml) == [
+        PlotDef("pr_curve", "plots/pr.json", "recall", "precision"),
+        PlotDef("eval/roc.csv", "eval/roc.csv", "fpr", "tpr"),
+    ]
 
 
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=20))

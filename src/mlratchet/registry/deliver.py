@@ -61,10 +61,11 @@ def get(
 ) -> Delivered:
     """Fetch, verify and write the model ``reference`` (``NAME#STAGE`` or ``NAME@vX.Y.Z``)."""
     from mlratchet.dvclock import cache_path
+    from mlratchet.metrics.source import find_root
     from mlratchet.registry.artifacts import artifact_entry, declared_artifact
     from mlratchet.registry.state import find_shortcut, load_state, parse_shortcut
 
-    root = Path(repo)
+    root = find_root(repo).path  # the DVC root, which may be below the git top
     shortcut = parse_shortcut(reference)
     if shortcut is None:
         raise BadInputError(f"{reference!r} is not a registry reference (NAME#STAGE, NAME@vX.Y.Z)")

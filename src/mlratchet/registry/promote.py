@@ -33,7 +33,8 @@ from typing import Any, Literal
 
 from mlratchet import revs
 from mlratchet.errors import BadInputError, ConflictError, IntegrityError
-from mlratchet.gitio import dirty_paths, git, head, read_blob, run, toplevel
+from mlratchet.gitio import dirty_paths, git, head, read_blob, run
+from mlratchet.metrics.source import find_root
 from mlratchet.policy import Policy, policy_at
 from mlratchet.registry import card as cards
 from mlratchet.registry.artifacts import artifact_entry, declared_artifact
@@ -367,7 +368,7 @@ def register(
     """Register a version of artifact ``name`` at ``rev`` (``NAME@vX.Y.Z``, create-only)."""
     if version is not None and bump is not None:
         raise BadInputError("give --version or --bump, not both")
-    root = toplevel(repo)
+    root = find_root(repo).path  # the DVC root (tags are repo-wide; git works from there)
     check_artifact_name(name)
     _check_clean(root)
     commit = _resolve_commit(root, rev)
@@ -598,7 +599,7 @@ def promote(
     reason = reason.strip() if reason and reason.strip() else None
     if force and reason is None:
         raise BadInputError("--force needs --reason TEXT: the reason is recorded in the tag")
-    root = toplevel(repo)
+    root = find_root(repo).path  # the DVC root (tags are repo-wide; git works from there)
     check_artifact_name(name)
     check_stage_name(stage)
     policy, source = _policy(root)

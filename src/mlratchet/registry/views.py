@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 from mlratchet.errors import BadInputError
-from mlratchet.gitio import toplevel
+from mlratchet.metrics.source import find_root
 from mlratchet.registry.card import ModelCard, split_message
 from mlratchet.registry.state import (
     ArtifactState,
@@ -198,7 +198,7 @@ def _overview(root: Path, state: RegistryState) -> RegistryView:
 
 def show(repo: Path | str, ref: str | None = None) -> RegistryView | ArtifactView | VersionView:
     """The registry, one artifact, or one version (with its model cards)."""
-    root = toplevel(repo)
+    root = find_root(repo).path  # the DVC root: dvc.yaml and ratchet.yaml live there
     if ref is None:
         return _overview(root, load_state(root))
     shortcut = parse_shortcut(ref)
@@ -239,7 +239,7 @@ def show(repo: Path | str, ref: str | None = None) -> RegistryView | ArtifactVie
 
 def history(repo: Path | str, name: str | None = None) -> HistoryView:
     """Every registry event (of one artifact, if named), oldest first."""
-    root = toplevel(repo)
+    root = find_root(repo).path  # the DVC root: dvc.yaml and ratchet.yaml live there
     state = load_state(root, messages=True)
     if name is not None and state.artifact(name) is None:
         raise BadInputError(f"{name}: no such artifact in the registry")

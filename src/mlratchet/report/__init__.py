@@ -6,7 +6,8 @@
   :class:`~mlratchet.report.sections.Report`;
 - :mod:`~mlratchet.report.markdown`: the report as GitHub Markdown (``render``);
 - :mod:`~mlratchet.report.mermaid`: Mermaid ``xychart-beta`` charts;
-- :mod:`~mlratchet.report.charts`: ROC resampling and axis ranges;
+- :mod:`~mlratchet.report.charts`: curve resampling and axis ranges;
+- :mod:`~mlratchet.report.dvcplots`: the project's DVC plots (``plots:`` in dvc.yaml);
 - :mod:`~mlratchet.report.pngs`: full-size PNGs for the workflow's artifacts.
 
 Submodules are imported where used; this package imports nothing heavy.

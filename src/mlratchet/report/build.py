@@ -1,11 +1,13 @@
 """Gather a pull-request report from the library: one call, one frozen :class:`Report`.
 
 Nothing here re-implements a reader or a verdict: metrics and params come from
-:func:`mlratchet.metrics.compare` (the ``ratchet metrics diff --check`` path), production from
-the registry's state, hashes from :mod:`mlratchet.dvclock`, verdicts and compute records from
-the git notes that ``ratchet verify`` and ``ratchet repro`` write. Each section that lacks its
-input (no notes yet, no production version, no plot data) becomes a one-line note; only an
-unknown base or head revision is an error (:class:`~mlratchet.errors.BadInputError`, exit 2).
+:func:`mlratchet.metrics.compare` (the ``ratchet metrics diff --check`` path), the version to
+compare with from the registry's state (the one in the last stage of the artifact's policy in
+``ratchet.yaml``), hashes from :mod:`mlratchet.dvclock`, verdicts and compute records from the
+git notes that ``ratchet verify`` and ``ratchet repro`` write, charts from the project's own
+``plots:`` in ``dvc.yaml``. Each section that lacks its input (no notes yet, no policy, no
+plots) becomes a one-line note; only an unknown base or head revision is an error
+(:class:`~mlratchet.errors.BadInputError`, exit 2).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mlratchet.errors import RatchetError
 from mlratchet.gitio import BlobReader
 from mlratchet.metrics.source import Root, find_root
-from mlratchet.report.charts import ROC_GRID, parse_roc, resample
+from mlratchet.report.charts import resample
 from mlratchet.report.sections import (
     Charts,
     Compute,
@@ -33,9 +35,9 @@ from mlratchet.report.sections import (
     OutputMismatch,
     Outputs,
     ParamsDiff,
+    Plot,
     ProductionDiff,
     Report,
-    Roc,
     Series,
     StageCost,
     VerifyResult,
@@ -46,18 +48,16 @@ from mlratchet.revs import Revision, resolve
 if TYPE_CHECKING:
     from mlratchet.metrics.history import Column, History, Point
     from mlratchet.policy import MetricRule, Policy
+    from mlratchet.report.dvcplots import PlotDef
 
 POLICY_FILE = "ratchet.yaml"  # mlratchet.policy.POLICY_FILE; no import at module load
 DVC_YAML = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
-CONTRACT_FILE = "metrics/validation.json"  # the validate stage's record (the registry's gate)
-ROC_FILE = "metrics/plots/roc/model.json"  # the model's ROC curve, [{fpr, tpr}, ...]
-PRODUCTION = "production"
 HISTORY_COMMITS = 15  # commits drawn in each Mermaid history chart
 PNG_HISTORY_COMMITS = 100  # commits drawn in the history PNG
 MAX_HISTORY_CHARTS = 4
 HISTORY_PNG = "metrics-history.png"
-ROC_PNG = "roc.png"
+MAX_PLOTS = 3  # DVC plots drawn, in dvc.yaml order
 
 
 class _Files:
@@ -96,7 +96,7 @@ def build_report(
 ) -> Report:
     """The report on the change from ``base`` to ``head`` (any revision, or ``workspace``).
 
-    With ``plots_dir``, the metric history and the ROC curves are also drawn there as PNGs
+    With ``plots_dir``, the metric history and the project's DVC plots are also drawn there as PNGs
     (matplotlib, byte-stable). Raises :class:`~mlratchet.errors.BadInputError` for an unknown
     revision; a missing optional input only turns its section into a note.
     """
@@ -108,21 +108,28 @@ def build_report(
         rules = _decide_rules(files, base_rev, head_rev)
         artifacts, artifacts_note = _artifacts(files, head_rev)
         metrics = _metrics_diff(repo, base_rev.name, head_rev.name, rules, judge_as_cli=True)
+        policy, policy_note = _report_policy(files, base_rev, head_rev)
         production, production_note = _production(
-            repo, base_rev, head_rev, rules, artifacts=artifacts, artifacts_note=artifacts_note
+            repo,
+            base_rev,
+            head_rev,
+            rules,
+            policy,
+            artifacts=artifacts,
+            artifacts_note=artifacts_note or policy_note,
         )
         params = _params(repo, base_rev.name, head_rev.name)
         outputs = _outputs(files, base_rev, head_rev, artifacts)
-        contract = _contract(files, head_rev)
+        contract = _contract(files, head_rev, policy, artifacts)
         verify = _verify(root, files, head_rev)
         compute = _compute(root, files, base_rev, head_rev)
-        roc_head = _roc_points(files, head_rev)
-        roc_base = _roc_points(files, base_rev)
+        curves, plots_note = _plot_curves(files, base_rev, head_rev)
     history, chosen = _history(repo, head_rev, rules)
     charts = Charts(
         history=_series(history, chosen, base_rev) if history is not None else (),
         history_note=_history_note(history, chosen),
-        roc=_roc(roc_head, roc_base),
+        plots=tuple(_plot(d, head, base) for d, head, base in curves),
+        plots_note=plots_note,
     )
     plots: tuple[str, ...] = ()
     if plots_dir is not None:
@@ -132,9 +139,7 @@ def build_report(
             Path(plots_dir),
             history=_png_history(history, chosen),
             history_name=HISTORY_PNG,
-            roc_head=roc_head[0],
-            roc_base=roc_base[0],
-            roc_name=ROC_PNG,
+            curves=[(d.id, d.x, d.y, head[0], base[0]) for d, head, base in curves],
             head_label=describe(head_rev),
             base_label=describe(base_rev),
         )
@@ -156,17 +161,9 @@ def build_report(
 
 # -- rules and metrics ---------------------------------------------------------------------
 def _policy_at(files: _Files, rev: Revision) -> Policy:
-    from mlratchet.policy import Policy, load_policy, parse_policy
-    from mlratchet.yamlio import parse_yaml
+    from mlratchet.policy import policy_at
 
-    if rev.sha is None:
-        path = files.root.path / POLICY_FILE
-        return load_policy(path) if path.is_file() else Policy()
-    data = files.read(rev, POLICY_FILE)
-    if data is None:
-        return Policy()
-    source = f"{POLICY_FILE} at {describe(rev)}"
-    return parse_policy(parse_yaml(data.decode("utf-8", "replace"), source), source)
+    return policy_at(files.root.path, rev.sha)[0]
 
 
 def _decide_rules(files: _Files, base: Revision, head: Revision) -> _Rules:
@@ -268,15 +265,36 @@ def _artifacts(files: _Files, head: Revision) -> tuple[dict[str, str], str | Non
     return paths, None
 
 
+def _report_policy(files: _Files, base: Revision, head: Revision) -> tuple[Policy, str | None]:
+    """The registry policy the report reads stages and contracts from: the base's, else the
+    head's (the pull request that introduces it); the empty policy, saying why, if neither."""
+    from mlratchet.policy import Policy
+
+    errors = []
+    for rev in (base, head):
+        try:
+            policy = _policy_at(files, rev)
+        except RatchetError as exc:
+            errors.append(str(exc))
+            continue
+        if policy.registry:
+            return policy, None
+    if errors:
+        return Policy(), errors[0]
+    return Policy(), None
+
+
 def _production(
     repo: Path | str,
     base: Revision,
     head: Revision,
     rules: _Rules,
+    policy: Policy,
     *,
     artifacts: dict[str, str],
     artifacts_note: str | None,
 ) -> tuple[tuple[ProductionDiff, ...], str | None]:
+    """Each artifact's head against the version its policy's last stage holds."""
     from mlratchet.registry.state import load_state
 
     if not artifacts:
@@ -287,22 +305,31 @@ def _production(
         return (), f"the registry could not be read: {exc}"
     found = []
     for name in artifacts:
-        artifact = state.artifact(name)
-        version = artifact.stages.get(PRODUCTION) if artifact is not None else None
-        if artifact is None or version is None:
-            absent = f"no version of {name} is in {PRODUCTION} yet"
-            found.append(ProductionDiff(name, None, None, None, None, note=absent))
+        stage = policy.holder_stage(name)
+        if stage is None:
+            skipped = (
+                f"{POLICY_FILE} declares no registry stages for {name}, so no stage holds "
+                "the version to compare with: skipped"
+            )
+            found.append(ProductionDiff(name, None, None, None, None, None, note=skipped))
             continue
-        event = artifact.stage_events.get(PRODUCTION)
+        artifact = state.artifact(name)
+        version = artifact.stages.get(stage) if artifact is not None else None
+        if artifact is None or version is None:
+            absent = f"no version of {name} is in {stage} yet"
+            found.append(ProductionDiff(name, stage, None, None, None, None, note=absent))
+            continue
+        event = artifact.stage_events.get(stage)
         diff: MetricsDiff | None
         note: str | None
         if version.commit == base.sha:  # the table above already says it all
-            diff, note = None, f"the version in {PRODUCTION} is the base commit: as above"
+            diff, note = None, f"the version in {stage} is the base commit: as above"
         else:
-            diff, note = _metrics_diff(repo, f"{name}#{PRODUCTION}", head.name, rules), None
+            diff, note = _metrics_diff(repo, f"{name}#{stage}", head.name, rules), None
         found.append(
             ProductionDiff(
                 artifact=name,
+                stage=stage,
                 version=version.version,
                 commit=version.commit,
                 tag=None if event is None else event.tag,
@@ -360,17 +387,29 @@ def _outputs(files: _Files, base: Revision, head: Revision, artifacts: dict[str,
 
 
 # -- data contract -------------------------------------------------------------------------
-def _contract(files: _Files, head: Revision) -> Contract:
-    data = files.read(head, CONTRACT_FILE)
+def _contract(files: _Files, head: Revision, policy: Policy, artifacts: dict[str, str]) -> Contract:
+    """The data-contract record an artifact's policy declares (``contract:``), read at head."""
+    declared = [
+        p.contract for name, p in policy.registry.items() if p.contract and name in artifacts
+    ] or [p.contract for p in policy.registry.values() if p.contract]
+    if not declared:
+        note = f"{POLICY_FILE} declares no data-contract record (registry: ARTIFACT: contract)"
+        return Contract("absent", "", (), (), note=note)
+    path = declared[0]
+    data = files.read(head, path)
     if data is None:
-        note = f"no {CONTRACT_FILE} at {describe(head)}: the pipeline has no validate stage yet"
-        return Contract("absent", CONTRACT_FILE, (), (), note=note)
+        note = f"no {path} at {describe(head)}, the contract record {POLICY_FILE} declares"
+        return Contract("absent", path, (), (), note=note)
     try:
         record = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        return Contract("unreadable", CONTRACT_FILE, (), (), note=f"not JSON ({exc})")
+        return Contract("unreadable", path, (), (), note=f"not JSON ({exc})")
     if not isinstance(record, dict):
-        return Contract("unreadable", CONTRACT_FILE, (), (), note="not a JSON object")
+        return Contract("unreadable", path, (), (), note="not a JSON object")
+    return _contract_record(path, record)
+
+
+def _contract_record(path: str, record: dict[str, Any]) -> Contract:
     tables: list[tuple[str, bool | None]] = []
     failures: list[ContractFailure] = []
     raw_tables = record.get("tables")
@@ -394,11 +433,11 @@ def _contract(files: _Files, head: Revision) -> Contract:
             )
     valid = record.get("valid")
     if valid is True:
-        return Contract("valid", CONTRACT_FILE, tuple(tables), tuple(failures))
+        return Contract("valid", path, tuple(tables), tuple(failures))
     if valid is False:
-        return Contract("invalid", CONTRACT_FILE, tuple(tables), tuple(failures))
+        return Contract("invalid", path, tuple(tables), tuple(failures))
     note = f'top-level "valid" is {json.dumps(valid)}, not true or false'
-    return Contract("unreadable", CONTRACT_FILE, tuple(tables), tuple(failures), note=note)
+    return Contract("unreadable", path, tuple(tables), tuple(failures), note=note)
 
 
 # -- verify --------------------------------------------------------------------------------
@@ -680,26 +719,64 @@ def _png_history(hist: History | None, chosen: list[Column]) -> History | None:
     return dataclasses.replace(hist, columns=tuple(chosen), selected=True)
 
 
-def _roc_points(
-    files: _Files, rev: Revision
-) -> tuple[list[tuple[float, float]] | None, str | None]:
-    data = files.read(rev, ROC_FILE)
+_Points = tuple[list[tuple[float, float]] | None, str | None]
+
+
+def _points(files: _Files, rev: Revision, plot: PlotDef) -> _Points:
+    from mlratchet.report.dvcplots import parse_points
+
+    data = files.read(rev, plot.file)
     if data is None:
-        return None, f"no {ROC_FILE} at {describe(rev)}"
+        return None, f"no {plot.file} at {describe(rev)}"
     try:
-        return parse_roc(data, f"{ROC_FILE} at {describe(rev)}"), None
+        return parse_points(data, f"{plot.file} at {describe(rev)}", plot), None
     except RatchetError as exc:
         return None, str(exc)
 
 
-def _roc(
-    head: tuple[list[tuple[float, float]] | None, str | None],
-    base: tuple[list[tuple[float, float]] | None, str | None],
-) -> Roc:
+def _plot_curves(
+    files: _Files, base: Revision, head: Revision
+) -> tuple[list[tuple[PlotDef, _Points, _Points]], str | None]:
+    """The first few plots ``dvc.yaml`` declares (at head; at base if head has no readable
+    ``dvc.yaml``), with their points at head and at base."""
+    from mlratchet.report.dvcplots import plot_defs
+    from mlratchet.yamlio import parse_yaml
+
+    defs: list[PlotDef] = []
+    for rev in (head, base):
+        data = files.read(rev, DVC_YAML)
+        if data is None:
+            continue
+        try:
+            defs = plot_defs(parse_yaml(data.decode("utf-8", "replace"), DVC_YAML))
+        except RatchetError:
+            continue
+        break  # the head's dvc.yaml decides; the base's only when the head has none
+    if not defs:
+        return [], (
+            f"{DVC_YAML} declares no plot with x and y fields over a JSON, CSV or TSV file "
+            "(`plots:`), so there is no plot to draw"
+        )
+    chosen = defs[:MAX_PLOTS]
+    note = None
+    if len(defs) > MAX_PLOTS:
+        note = f"{len(defs) - MAX_PLOTS} more plots in {DVC_YAML} not drawn (`dvc plots diff`)"
+    return [(d, _points(files, head, d), _points(files, base, d)) for d in chosen], note
+
+
+def _plot(plot: PlotDef, head: _Points, base: _Points) -> Plot:
+    from mlratchet.report.dvcplots import grid
+
     notes = [n for n in (head[1], base[1]) if n]
-    return Roc(
-        grid=ROC_GRID,
-        head=None if head[0] is None else resample(head[0], ROC_GRID),
-        base=None if base[0] is None else resample(base[0], ROC_GRID),
+    present = [c for c in (head[0], base[0]) if c is not None]
+    xs = grid(present) if present else ()
+    return Plot(
+        id=plot.id,
+        file=plot.file,
+        x=plot.x,
+        y=plot.y,
+        grid=xs,
+        head=None if head[0] is None else resample(head[0], xs),
+        base=None if base[0] is None else resample(base[0], xs),
         note="; ".join(notes) or None,
     )

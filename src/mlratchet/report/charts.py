@@ -1,4 +1,4 @@
-"""The numbers behind the report's charts: ROC curves on a fixed grid, axis ranges.
+"""The numbers behind the report's charts: curves resampled onto a grid, axis ranges.
 
 Mermaid's ``xychart-beta`` plots one y value per x *category*, evenly spaced, so a curve given
 as (x, y) pairs at arbitrary x must first be resampled onto a fixed grid. Pure functions, no
@@ -8,37 +8,8 @@ third-party imports.
 from __future__ import annotations
 
 import bisect
-import json
 import math
 from collections.abc import Sequence
-
-from mlratchet.errors import BadInputError
-
-#: The FPR grid of the ROC chart: 0, 0.05, ..., 1.
-ROC_STEP = 0.05
-ROC_GRID: tuple[float, ...] = tuple(round(i * ROC_STEP, 2) for i in range(round(1 / ROC_STEP) + 1))
-
-
-def parse_roc(data: bytes, source: str) -> list[tuple[float, float]]:
-    """``[{"fpr": x, "tpr": y}, ...]`` (DVC's plot data) as (fpr, tpr) pairs; bad input if not."""
-    try:
-        parsed = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{source}: not JSON ({exc})") from None
-    if isinstance(parsed, dict) and len(parsed) == 1:  # {"roc": [...]} as DVC also accepts
-        parsed = next(iter(parsed.values()))
-    if not isinstance(parsed, list):
-        raise BadInputError(f"{source}: expected a list of {{fpr, tpr}} points")
-    points = []
-    for item in parsed:
-        fpr = item.get("fpr") if isinstance(item, dict) else None
-        tpr = item.get("tpr") if isinstance(item, dict) else None
-        if not (_finite(fpr) and _finite(tpr)):
-            raise BadInputError(f"{source}: a point without finite numbers fpr and tpr: {item!r}")
-        points.append((float(fpr), float(tpr)))  # type: ignore[arg-type]
-    if not points:
-        raise BadInputError(f"{source}: no points")
-    return points
 
 
 def _finite(value: object) -> bool:

@@ -22,6 +22,7 @@ from mlratchet.report.sections import (
     MetricsDiff,
     Outputs,
     ParamsDiff,
+    Plot,
     ProductionDiff,
     Report,
     StageCost,
@@ -220,7 +221,9 @@ def _metrics_section(diff: MetricsDiff, report: Report, rows: int | None = None)
 def _production_section(
     found: tuple[ProductionDiff, ...], note: str | None, rows: int | None = None
 ) -> str:
-    lines = ["### Metrics vs production", ""]
+    stages = sorted({item.stage for item in found if item.stage})
+    where = ", ".join(f"`{stage}`" for stage in stages) or "the last registry stage"
+    lines = [f"### Metrics vs {where}", ""]
     if note:
         lines += [f"{note}.", ""]
     for item in found:
@@ -229,14 +232,14 @@ def _production_section(
             continue
         commit = (item.commit or "")[:7]
         tag = f", tag `{item.tag}`" if item.tag else ""
-        title = f"**{item.artifact}** {item.version} (commit `{commit}`{tag})"
+        title = f"**{item.artifact}** {item.version} in `{item.stage}` (commit `{commit}`{tag})"
         if item.metrics is None:
             lines += [f"{title}: {item.note}.", ""]
             continue
         lines += [f"{title}:", ""]
-        lines += _metrics_body(item.metrics, "No metric differs from production.", rows)
-    if found:
-        lines += ["_For information: promotion to production has its own gates._", ""]
+        lines += _metrics_body(item.metrics, f"No metric differs from {item.stage}.", rows)
+    if any(item.version is not None for item in found):
+        lines += ["_For information: promotion has its own gates._", ""]
     return "\n".join(lines)
 
 
@@ -459,35 +462,41 @@ def _charts_section(charts: Charts, report: Report) -> str:
         lines += [mermaid.fenced(diagram)]
     if charts.history_note:
         lines += [f"{charts.history_note}.", ""]
-    roc = charts.roc
-    if roc.head is not None or roc.base is not None:
-        curves: list[Sequence[float]] = []
-        names: list[str] = []
-        colours: list[str] = []
-        for colour, side, values in (
-            ("blue", f"head {describe(report.head)}", roc.head),
-            ("orange", f"base {describe(report.base)}", roc.base),
-        ):
-            if values is not None:
-                curves.append(values)
-                names.append(f"{colour} = {side}")
-                colours.append(colour)
-        curves.append(roc.grid)  # the chance diagonal
-        names.append("grey = chance")
-        colours.append("grey")
-        diagram = mermaid.xychart(
-            title="ROC: " + ", ".join(names),
-            categories=[f"{x:.2f}" for x in roc.grid],
-            x_title="false positive rate",
-            y_title="true positive rate",
-            y_range=(0.0, 1.0),
-            lines=curves,
-            colours=colours,
-        )
-        lines += [mermaid.fenced(diagram)]
-    if roc.note:
-        lines += [f"ROC: {roc.note}.", ""]
+    for plot in charts.plots:
+        lines += _plot_chart(plot, report)
+    if charts.plots_note:
+        lines += [f"{charts.plots_note}.", ""]
     if report.plots:
         names_png = ", ".join(f"`{PurePath(p).name}`" for p in report.plots)
         lines += [f"Full-size PNGs ({names_png}) are in this workflow run's artifacts.", ""]
     return "\n".join(lines)
+
+
+def _plot_chart(plot: Plot, report: Report) -> list[str]:
+    """One DVC plot, head (blue) against base (orange), or the note saying why not."""
+    out = []
+    curves: list[Sequence[float]] = []
+    names: list[str] = []
+    colours: list[str] = []
+    for colour, side, values in (
+        ("blue", f"head {describe(report.head)}", plot.head),
+        ("orange", f"base {describe(report.base)}", plot.base),
+    ):
+        if values is not None:
+            curves.append(values)
+            names.append(f"{colour} = {side}")
+            colours.append(colour)
+    if curves and len(plot.grid) > 1:
+        diagram = mermaid.xychart(
+            title=f"{plot.id}: " + ", ".join(names),
+            categories=[mermaid.number(x) for x in plot.grid],
+            x_title=plot.x,
+            y_title=plot.y,
+            y_range=nice_range([v for c in curves for v in c]),
+            lines=curves,
+            colours=colours,
+        )
+        out += [mermaid.fenced(diagram)]
+    if plot.note:
+        out += [f"{plot.id}: {plot.note}.", ""]
+    return out

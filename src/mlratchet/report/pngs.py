@@ -1,9 +1,9 @@
 """Full-size PNG charts for the workflow's artifacts: matplotlib's Agg backend, byte-stable.
 
 The metric history is drawn by :func:`mlratchet.metrics.plot.plot_history` (the PNG of
-``ratchet metrics history --plot``); the ROC curves of head and base here, from every point of
-their curve files (not the resampled grid the Mermaid chart needs). Each file is written
-atomically and holds no timestamp or version, so the same inputs give the same bytes.
+``ratchet metrics history --plot``); the project's DVC plots (head against base) here, from
+every point of their data files (not the resampled grid the Mermaid chart needs). Each file is
+written atomically and holds no timestamp or version, so the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ def write_pngs(
     *,
     history: History | None,
     history_name: str,
-    roc_head: Curve | None,
-    roc_base: Curve | None,
-    roc_name: str,
+    curves: Sequence[tuple[str, str, str, Curve | None, Curve | None]],
     head_label: str,
     base_label: str,
 ) -> tuple[str, ...]:
@@ -37,15 +35,33 @@ def write_pngs(
         path = directory / history_name
         plot_history(history, path)
         written.append(str(path))
-    if roc_head is not None or roc_base is not None:
-        path = directory / roc_name
-        plot_roc(path, {f"head {head_label}": roc_head, f"base {base_label}": roc_base})
+    for plot_id, x, y, head, base in curves:  # (id, x field, y field, head, base)
+        if head is None and base is None:
+            continue
+        path = directory / f"plot-{_file_name(plot_id)}.png"
+        plot_curve(
+            path,
+            {f"head {head_label}": head, f"base {base_label}": base},
+            title=f"{plot_id}: head vs base",
+            x=x,
+            y=y,
+        )
         written.append(str(path))
     return tuple(written)
 
 
-def plot_roc(path: Path, curves: dict[str, Curve | None]) -> None:
-    """ROC curves (FPR on x, TPR on y) with the chance diagonal, one line per named curve."""
+def _file_name(plot_id: str) -> str:
+    """A plot id (``pr_curve``, ``plots/roc.json``) as a file name: ``pr_curve``, ``plots-roc``."""
+    stem = (
+        plot_id.rsplit(".", 1)[0]
+        if plot_id.lower().endswith((".json", ".csv", ".tsv"))
+        else plot_id
+    )
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-") or "plot"
+
+
+def plot_curve(path: Path, curves: dict[str, Curve | None], *, title: str, x: str, y: str) -> None:
+    """One line per named curve (x on the x axis, in order of x)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -59,14 +75,11 @@ def plot_roc(path: Path, curves: dict[str, Curve | None]) -> None:
             continue
         ordered = sorted(curve)
         ax.plot([p[0] for p in ordered], [p[1] for p in ordered], label=label, linewidth=1.5)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="#9e9e9e", linewidth=1, label="chance")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title("ROC curve of the model: head vs base")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
     ax.grid(visible=True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})

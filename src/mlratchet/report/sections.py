@@ -81,9 +81,10 @@ class MetricsDiff:
 
 @dataclass(frozen=True)
 class ProductionDiff:
-    """The head against the version of one artifact now in production."""
+    """The head against the version of one artifact in its policy's last stage (its holder)."""
 
     artifact: str
+    stage: str | None  # the policy's last stage (``prod``, ``production``); None: no policy
     version: str | None  # None: no version is in production
     commit: str | None
     tag: str | None  # the assignment tag that put it there
@@ -91,9 +92,10 @@ class ProductionDiff:
     note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"artifact", "version", "commit", "tag", "metrics", "note"}``."""
+        """``{"artifact", "stage", "version", "commit", "tag", "metrics", "note"}``."""
         return {
             "artifact": self.artifact,
+            "stage": self.stage,
             "version": self.version,
             "commit": self.commit,
             "tag": self.tag,
@@ -315,37 +317,51 @@ class Series:
 
 
 @dataclass(frozen=True)
-class Roc:
-    """ROC curves of the model at head and base, resampled onto a fixed FPR grid."""
+class Plot:
+    """One of the project's DVC plots at head and base, resampled onto a common x grid."""
 
+    id: str  # the plot's id in dvc.yaml
+    file: str
+    x: str  # field names
+    y: str
     grid: tuple[float, ...]
     head: tuple[float, ...] | None
     base: tuple[float, ...] | None
     note: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """Every field."""
+        return {
+            "id": self.id,
+            "file": self.file,
+            "x": self.x,
+            "y": self.y,
+            "grid": list(self.grid),
+            "head": None if self.head is None else list(self.head),
+            "base": None if self.base is None else list(self.base),
+            "note": self.note,
+        }
+
 
 @dataclass(frozen=True)
 class Charts:
-    """What the Mermaid charts draw."""
+    """What the Mermaid charts draw: the metric history and the project's DVC plots."""
 
     history: tuple[Series, ...]
     history_note: str | None
-    roc: Roc
+    plots: tuple[Plot, ...]
+    plots_note: str | None = None  # why no plot is drawn (dvc.yaml declares none, ...)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"history": [...], "history_note", "roc": {...}}``."""
+        """``{"history": [...], "history_note", "plots": [...], "plots_note"}``."""
         return {
             "history": [
                 {"metric": s.metric, "labels": list(s.labels), "values": list(s.values)}
                 for s in self.history
             ],
             "history_note": self.history_note,
-            "roc": {
-                "fpr": list(self.roc.grid),
-                "head_tpr": None if self.roc.head is None else list(self.roc.head),
-                "base_tpr": None if self.roc.base is None else list(self.roc.base),
-                "note": self.roc.note,
-            },
+            "plots": [p.to_json() for p in self.plots],
+            "plots_note": self.plots_note,
         }
 
 
