@@ -283,7 +283,7 @@ def params_yaml(n_estimators: int = 30, *, seed: int = 7) -> str:
     """params.yaml: one section per stage, seeds included."""
     return (
         f"prepare:\n  seed: {seed}\n  test_size: 0.3\n"
-        f"train:\n  seed: {seed}\n  n_estimators: {n_estimators}\n  max_depth: null\n"
+        f"train:\n  seed: {seed}\n  n_estimators: {n_estimators}\n  max_depth: 6\n"
     )
 
 
