@@ -157,10 +157,6 @@ def promoted_to_prod(project: Project) -> None:
     ratchet(root, "promote", name, "--to", "prod")
 
 
-@pytest.mark.xfail(
-    reason="report: the holder stage comes from the policy (`prod`), lands with the report change",
-    strict=True,
-)
 def test_report_compares_with_the_prod_holder(wine: Project) -> None:
     """The report's "vs production" section finds the version the policy's last stage holds."""
     promoted_to_prod(wine)
@@ -171,17 +167,13 @@ def test_report_compares_with_the_prod_holder(wine: Project) -> None:
     assert "#prod" in report or "`prod`" in report
 
 
-@pytest.mark.xfail(
-    reason="report: the data contract record is read from metrics/validation.json, not from "
-    "the artifact's `contract:` path in ratchet.yaml",
-    strict=True,
-)
 def test_report_reads_the_policys_contract_record(wine: Project) -> None:
     """The report's data-contract check reads eval/validation.json, as ratchet.yaml says."""
     ratchet(wine.dvc_root, "repro")
     commit_all(wine.git_root, "reproduce")
     report = ratchet(wine.dvc_root, "report", "--base", "HEAD").stdout
     assert "no metrics/validation.json" not in report
+    assert "eval/validation.json" in report
 
 
 @pytest.mark.xfail(
@@ -208,11 +200,6 @@ def test_subdir_repro_and_verify(subdir_built: Project, tmp_path: Path) -> None:
     assert "reproduced bit for bit" in out.stderr
 
 
-@pytest.mark.xfail(
-    reason="registry in a DVC subdir: register reads dvc.yaml and ratchet.yaml at the git top, "
-    "not in ml/ (exit 2: declares no artifact 'wine-model')",
-    strict=True,
-)
 def test_subdir_registry(subdir_built: Project, tmp_path: Path) -> None:
     """With the DVC project in ml/: register, promote to staging and registry show work."""
     project = sp.copy(subdir_built, tmp_path)
