@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlratchet.errors import BadInputError, ConflictError, IntegrityError
-from mlratchet.gitio import GitError, run
+from mlratchet.gitio import BlobReader, GitError, run
 
 NOTES_REF = "refs/notes/mlratchet"
 #: Where :func:`pull` keeps the last fetched copy of a remote's notes.
@@ -280,14 +280,42 @@ def _remote_notes(repo: Path | str, remote: str) -> str | None:
     return None
 
 
-def _changed(repo: Path | str, before: str | None, after: str | None) -> int:
+def _changed(repo: Path | str, before: str | None, after: str | None) -> dict[str, str]:
+    """Commit -> note blob of each note ``after`` adds or changes relative to ``before``."""
     if after is None or before == after:
-        return 0
+        return {}
     if before is None:
-        out = run(repo, "ls-tree", "-r", "--name-only", after).stdout.decode()
+        out = run(repo, "ls-tree", "-r", after).stdout.decode()
+        pairs = [(line.split("\t")[1], line.split("\t")[0].split()[2]) for line in out.splitlines()]
     else:
-        out = run(repo, "diff-tree", "-r", "--name-only", before, after).stdout.decode()
-    return len(out.splitlines())
+        out = run(repo, "diff-tree", "-r", "--no-renames", before, after).stdout.decode()
+        pairs = [
+            (line.split("\t")[1], line.split("\t")[0].split()[3])
+            for line in out.splitlines()
+            if not line.split("\t")[0].endswith("D")
+        ]
+    return {path.replace("/", ""): blob for path, blob in pairs}
+
+
+def _check(repo: Path | str, blobs: dict[str, str]) -> None:
+    """Parse each note (commit -> blob); the first that is not valid is an IntegrityError."""
+    with BlobReader(repo) as reader:
+        for commit, blob in sorted(blobs.items()):
+            data = reader.read_object(blob) or b""
+            try:
+                parse(commit, data.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise IntegrityError(
+                    f"{_where(commit)} is not UTF-8 text; {_fix(commit)}"
+                ) from None
+
+
+def check(repo: Path | str) -> int:
+    """Check that every note under :data:`NOTES_REF` parses; return how many there are."""
+    proc = run(repo, "notes", "--ref", NOTES_REF, "list", check=False)
+    pairs = [line.split() for line in proc.stdout.decode().splitlines()]
+    _check(repo, {commit: blob for blob, commit in pairs})
+    return len(pairs)
 
 
 def pull(repo: Path | str, remote: str = "origin") -> NotesPull:
@@ -295,6 +323,8 @@ def pull(repo: Path | str, remote: str = "origin") -> NotesPull:
 
     Our notes ref is created when absent; a remote without notes is a result, not an error.
     Both clones' records survive the merge, and :func:`read` picks the same winners in both.
+    A note from the remote that does not parse is an :class:`IntegrityError` (exit 3), and our
+    ref is left as it was.
     """
     sha = _remote_notes(repo, remote)
     before = _ref(repo, NOTES_REF)
@@ -327,9 +357,17 @@ def pull(repo: Path | str, remote: str = "origin") -> NotesPull:
                 raise ConflictError(f"{NOTES_REF} is being updated by another process; retry")
             raise ConflictError(f"cannot merge {remote}'s notes into {NOTES_REF}: {message}")
     after = _ref(repo, NOTES_REF)
-    return NotesPull(
-        remote, status, tracking, fetched, before, after, _changed(repo, before, after)
-    )
+    changed = _changed(repo, before, after)
+    try:
+        _check(repo, changed)
+    except IntegrityError as exc:
+        # Do not keep a corrupt note from the remote: our ref goes back to what it was.
+        if before is None:
+            run(repo, "update-ref", "-d", NOTES_REF, after or "")
+        else:
+            run(repo, "update-ref", NOTES_REF, before, after or "")
+        raise IntegrityError(f"{exc} (from remote {remote!r}; the local notes were kept)") from None
+    return NotesPull(remote, status, tracking, fetched, before, after, len(changed))
 
 
 _RACE = (
@@ -345,6 +383,7 @@ _RACE = (
 def push(repo: Path | str, remote: str = "origin", *, attempts: int = PUSH_ATTEMPTS) -> NotesPush:
     """Pull ``remote``'s notes, then push ours to it; retry when another clone pushed meanwhile.
 
+    A local note that does not parse is an :class:`IntegrityError` (exit 3), pushed nowhere.
     After ``attempts`` rejected pushes, a :class:`ConflictError` (exit 4).
     """
     last = ""
@@ -353,6 +392,7 @@ def push(repo: Path | str, remote: str = "origin", *, attempts: int = PUSH_ATTEM
         ours = pulled.after
         if ours is None or ours == pulled.remote_commit:
             return NotesPush(remote, False, ours, attempt, pulled)
+        check(repo)  # never share a note that does not read
         proc = run(
             repo, "push", "--porcelain", remote, f"{NOTES_REF}:{NOTES_REF}",
             check=False,
