@@ -267,6 +267,8 @@ def _remote_notes(repo: Path | str, remote: str) -> str | None:
     """The commit of ``remote``'s notes ref, None if it has none; unreachable is bad input."""
     if remote.startswith("-"):
         raise BadInputError(f"bad remote name {remote!r}")
+    if run(repo, "rev-parse", "--git-dir", check=False).returncode != 0:
+        raise BadInputError(f"{Path(repo).resolve()}: not inside a git repository")
     proc = run(repo, "ls-remote", "--refs", remote, NOTES_REF, check=False)
     if proc.returncode != 0:
         raise BadInputError(

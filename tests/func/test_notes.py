@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from helpers import commit_all, gen, git
 from mlratchet import notes
 from mlratchet.cli.group import cli
-from mlratchet.errors import BadInputError, IntegrityError
+from mlratchet.errors import BadInputError, ConflictError, IntegrityError
 from mlratchet.exitcodes import ExitCode
 
 
@@ -204,3 +205,30 @@ def test_push_retries_when_another_clone_pushed_meanwhile(team: dict) -> None:
         == notes.read(laptop, sha)
         == {"verify": {"ok": True}, "repro": {"stages": {}}}
     )
+
+
+def test_push_gives_up_with_exit_4_when_always_raced(team: dict, tmp_path: Path) -> None:
+    """A push rejected on every attempt is a conflict (exit 4) that says to retry."""
+    ci, laptop, sha = team["ci"], team["laptop"], team["sha"]
+    notes.update(laptop, sha, "repro", {"stages": {}})
+    hook = laptop / ".git" / "hooks" / "pre-push"
+    src = Path(notes.__file__).resolve().parents[1]
+    writer = (
+        f"import sys, time; sys.path.insert(0, {str(src)!r}); from mlratchet import notes; "
+        f"notes.update({str(ci)!r}, {sha!r}, 'race', time.time_ns())"
+    )
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'"{sys.executable}" -c "{writer}"\n'
+        f'git -C "{ci}" push -q origin {notes.NOTES_REF}\n'
+    )
+    hook.chmod(0o755)
+    with pytest.raises(ConflictError, match="rejected refs/notes/mlratchet 2 times"):
+        notes.push(laptop, "origin", attempts=2)
+
+
+def test_outside_a_repository_is_exit_2(tmp_path: Path) -> None:
+    """`ratchet notes pull` outside a git repository: exit 2, naming the directory."""
+    result = _invoke("notes", "pull", "--repo", str(tmp_path))
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr.strip() == f"error: {tmp_path.resolve()}: not inside a git repository"

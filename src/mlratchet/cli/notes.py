@@ -14,7 +14,6 @@ option_remote = click.option(
     "--remote",
     default="origin",
     show_default=True,
-    envvar="RATCHET_REMOTE",
     help="The git remote (a name, URL or path) to share the notes with.",
 )
 
