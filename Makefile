@@ -66,12 +66,11 @@ report-summary: install  ## the report of HEAD against its parent (after a CT ru
 	ratchet report --base HEAD~1 --head HEAD --out report.md --plots-dir report-plots \
 		$(if $(GITHUB_STEP_SUMMARY),--summary $(GITHUB_STEP_SUMMARY))
 
-notes-pull:  ## fetch mlratchet's git notes (compute records, verify verdicts) from REMOTE
-	git fetch $(REMOTE) refs/notes/mlratchet:refs/notes/mlratchet 2>/dev/null || \
-		echo "no mlratchet notes on $(REMOTE) yet"
+notes-pull: install  ## fetch mlratchet's git notes (compute records, verdicts) from REMOTE and merge them
+	ratchet notes pull --remote $(REMOTE)
 
-notes-push:  ## push mlratchet's git notes to REMOTE
-	git push $(REMOTE) refs/notes/mlratchet
+notes-push: install  ## merge REMOTE's mlratchet git notes into ours, then push them (retried if raced)
+	ratchet notes push --remote $(REMOTE)
 
 ct: install  ## continuous training (ratchet.yaml ct:): new data in, retrain, verify, commit, push, promote
 	ratchet ct

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import commit_all, dvc, gen, git
+from mlratchet import notes
 from mlratchet.cli.group import cli
 
 TRAIN = """\
@@ -147,7 +148,7 @@ def test_first_run_promotes_and_pushes(project: Path) -> None:
     remote = project.parent / "remote.git"
     assert git(remote, "rev-parse", "main") == head
     assert "m#staging#1" in git(remote, "tag", "--list").split()
-    note = json.loads(git(remote, "notes", "--ref", "mlratchet", "show", head))
+    note = notes.read(remote, head)
     assert note["verify"]["ok"] is True
     assert any((project.parent / "dvc-store").rglob("*")), "dvc push stored nothing"
 

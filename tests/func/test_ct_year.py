@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ROOT, git
+from mlratchet import notes
 
 pytestmark = pytest.mark.slow
 
@@ -109,6 +110,6 @@ def test_each_ct_commit_says_why_and_carries_its_notes(year: dict) -> None:
     ct_commits = [line.split(" ", 1) for line in log if " ct: " in f" {line.split(' ', 1)[1]}"]
     assert ct_commits
     for sha, subject in ct_commits:
-        note = json.loads(git(remote, "notes", "--ref", "refs/notes/mlratchet", "show", sha))
+        note = notes.read(remote, sha)
         assert note["verify"]["ok"] is True, subject
         assert note["repro"], subject

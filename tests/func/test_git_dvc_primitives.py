@@ -125,5 +125,9 @@ def test_notes_keep_other_keys(pipeline_repo: Path) -> None:
     notes.update(pipeline_repo, head, "verify", {"ok": True})
     assert notes.read(pipeline_repo, head) == {"repro": {"wall": 1.5}, "verify": {"ok": True}}
     raw = git(pipeline_repo, "notes", "--ref", notes.NOTES_REF, "show", head)
-    assert json.loads(raw)["verify"] == {"ok": True}
+    records = [json.loads(line) for line in raw.splitlines()]
+    assert [(r["key"], r["value"]) for r in records] == [
+        ("repro", {"wall": 1.5}),
+        ("verify", {"ok": True}),
+    ]
     assert git(pipeline_repo, "status", "--porcelain") == ""

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "ct": "mlratchet.cli.ct:ct",
     "init": "mlratchet.cli.init:init",
     "metrics": "mlratchet.cli.metrics:metrics",
+    "notes": "mlratchet.cli.notes:notes",
     "params": "mlratchet.cli.params:params",
     "promote": "mlratchet.cli.registry:promote",
     "register": "mlratchet.cli.registry:register",
