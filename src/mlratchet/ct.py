@@ -272,16 +272,19 @@ def _commit(git_root: Path, paths: list[str], refresh: tuple[str, ...]) -> str:
 
 
 def _git_push(git_root: Path, remote: str) -> None:
+    """The commit, then the notes through :func:`mlratchet.notes.push` (merged with the
+    remote's first, so another clone's records never make the push fail)."""
+    from mlratchet import notes
     from mlratchet.gitio import run
-    from mlratchet.notes import NOTES_REF
 
-    proc = run(git_root, "push", "--porcelain", remote, "HEAD", NOTES_REF, check=False)
+    proc = run(git_root, "push", "--porcelain", remote, "HEAD", check=False)
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip().splitlines()
         raise GitPushError(
-            f"git push {remote} HEAD {NOTES_REF} failed ({err[-1] if err else 'no message'}); "
+            f"git push {remote} HEAD failed ({err[-1] if err else 'no message'}); "
             "the CT commit stays local: pull, then rerun `git push` and `ratchet promote`"
         )
+    notes.push(git_root, remote)
 
 
 def _dvc_push(dvc_root: Path) -> int:

@@ -72,7 +72,7 @@ def show(*, rev: str, as_json: bool, as_md: bool, precision: int | None, repo: P
     "policy_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Read the rules from this params file (default: params.yaml at A_REV).",
+    help="Read the rules from this policy file (default: ratchet.yaml at A_REV).",
 )
 @option_repo
 def diff(

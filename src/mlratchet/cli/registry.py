@@ -319,7 +319,7 @@ def promote(  # noqa: PLR0917 - Click passes each option as an argument
     as_json: bool,
     as_md: bool,
 ) -> int:
-    """Promote a version of NAME to a stage through the gates of params.yaml (ratchet.registry).
+    """Promote a version of NAME to a stage through the gates of ratchet.yaml (registry:).
 
     Prints the gate table (gate, required, actual, result). Any failing gate: exit 1 and no
     tag. All pass: creates NAME#STAGE#N (registering the version first if needed) with the
