@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,32 +98,68 @@ def save(model: Any, path: Path | str) -> None:
     write_bytes(path, dumps(model))
 
 
-def untrusted_types(data: bytes) -> list[str]:
-    """The types a model file names that are neither skops defaults nor on our allow-list."""
+def _sklearn_class(name: str) -> bool:
+    """Whether ``name`` is a class scikit-learn itself defines (its estimators' own parts)."""
+    import importlib
+
+    module, _, attr = name.rpartition(".")
+    if not module.startswith("sklearn."):
+        return False
+    try:
+        found = getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return False
+    return isinstance(found, type) and str(found.__module__).startswith("sklearn.")
+
+
+def untrusted_types(data: bytes, trusted: Iterable[str] = ()) -> list[str]:
+    """The types a model file names that nobody trusts.
+
+    Trusted: what skops trusts by default, the classes scikit-learn itself defines (a fitted
+    forest's ``Tree``, a boosting model's predictors), :data:`TRUSTED_TYPES`, and ``trusted``
+    (a project's reviewed list, ``models.trusted_types`` in ``ratchet.yaml``).
+    """
     import skops.io as sio
 
-    return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    allowed = set(TRUSTED_TYPES) | set(trusted)
+    named = set(sio.get_untrusted_types(data=data)) - allowed
+    return sorted(n for n in named if not _sklearn_class(n))
 
 
-def loads(data: bytes, *, source: str = "<bytes>") -> Any:
-    """Load a model; refuse a file that names a type outside the allow-list."""
+def loads(data: bytes, *, source: str = "<bytes>", trusted: Iterable[str] = ()) -> Any:
+    """Load a model; refuse a file that names a type outside the allow-list (exit 5)."""
     import skops.io as sio
 
     try:
-        refused = untrusted_types(data)
+        refused = untrusted_types(data, trusted)
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{source}: not a skops model file ({exc})") from None
     if refused:
         raise RefusedError(
             f"{source}: refusing to load a model that names untrusted types: {', '.join(refused)}"
+            " (review them, then list them under models.trusted_types in ratchet.yaml)"
         )
-    return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    names = set(sio.get_untrusted_types(data=data))
+    return sio.loads(data, trusted=sorted(names))
 
 
-def load(path: Path | str) -> Any:
-    """Load a model file (see :func:`loads`)."""
+def _project_trusted() -> tuple[str, ...]:
+    """``models.trusted_types`` of the ``ratchet.yaml`` in the current directory, if any."""
+    from mlratchet.policy import POLICY_FILE, load_policy
+
+    path = Path(POLICY_FILE)
+    return load_policy(path).models.trusted_types if path.is_file() else ()
+
+
+def load(path: Path | str, *, trusted: Iterable[str] | None = None) -> Any:
+    """Load a model file (see :func:`loads`).
+
+    ``trusted``: types trusted beyond the defaults; None (a stage's call) reads the reviewed
+    list of the ``ratchet.yaml`` in the current directory, the DVC root a stage runs in.
+    """
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         raise BadInputError(f"{path}: no such model file") from None
-    return loads(data, source=str(path))
+    extra = _project_trusted() if trusted is None else tuple(trusted)
+    return loads(data, source=str(path), trusted=extra)

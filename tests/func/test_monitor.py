@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from flightdelay import features, training
 from flightdelay.params import FeaturizeParams, TrainParams
 from helpers import commit_all, git
-from mlratchet import features, modelio, tables, training
+from mlratchet import modelio, tables
 from mlratchet.cli.group import cli
 from mlratchet.errors import BadInputError, IntegrityError
 from mlratchet.fsio import md5_file
@@ -71,12 +72,15 @@ def fitted(train: pd.DataFrame) -> tuple[object, pd.DataFrame]:
 def context_for(model: object, train: pd.DataFrame, processed: pd.DataFrame) -> object:
     import pyarrow as pa
 
+    from mlratchet.adapter import view
+
     return models.ModelContext(
         text="memory",
         sha=None,
         artifact=None,
         path="models/model.skops",
         model=model,
+        view=view(model),
         reference_path="data/interim/train.parquet",
         reference=pa.Table.from_pandas(train, preserve_index=False),
         training_features_path="data/processed/train.parquet",

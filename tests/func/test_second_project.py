@@ -176,11 +176,6 @@ def test_report_reads_the_policys_contract_record(wine: Project) -> None:
     assert "eval/validation.json" in report
 
 
-@pytest.mark.xfail(
-    reason="load_model trusts only its built-in list: ratchet.yaml's models.trusted_types is "
-    "not consulted, so a random forest (sklearn.tree._tree.Tree) cannot be loaded",
-    strict=True,
-)
 def test_random_forest_with_trusted_types(forest_built: Project, tmp_path: Path) -> None:
     """A random forest, its Tree type trusted in ratchet.yaml, reproduces and verifies."""
     project = sp.copy(forest_built, tmp_path)
@@ -214,3 +209,64 @@ def test_subdir_registry(subdir_built: Project, tmp_path: Path) -> None:
     assert artifact["stages"]["staging"]["version"] == "v0.0.1"
     ratchet(root, "registry", "get", f"{name}#staging", "-o", "out/model.skops")
     assert (root / "out/model.skops").read_bytes() == (root / "models/model.skops").read_bytes()
+
+
+def _drifted(project: Project) -> Path:
+    """The test rows with half of the numeric columns moved by three standard deviations."""
+    import pandas as pd
+
+    frame = pd.read_parquet(project.dvc_root / "data/test.parquet")
+    numeric = [c for c in frame.columns if c != "target" and frame[c].dtype.kind == "f"]
+    for column in numeric[: max(1, len(numeric) // 2)]:
+        frame[column] = frame[column] + 3 * frame[column].std()
+    out = project.dvc_root / "out" / "drifted.parquet"
+    out.parent.mkdir(exist_ok=True)
+    frame.to_parquet(out, index=False)
+    return out
+
+
+@pytest.mark.parametrize("flavour", ["wine", "diabetes", "forest"])
+def test_monitor_with_the_projects_own_model(
+    flavour: str,
+    wine_built: Project,
+    diabetes_built: Project,
+    forest_built: Project,
+    tmp_path: Path,
+) -> None:
+    """`ratchet monitor --model` on any sklearn model: its own training rows are ok (exit 0),
+    a batch with shifted features alerts (exit 1), and the JSON names the model's kind."""
+    built = {"wine": wine_built, "diabetes": diabetes_built, "forest": forest_built}[flavour]
+    project = sp.copy(built, tmp_path)
+    root = project.dvc_root
+    ratchet(root, "repro")
+    commit_all(project.git_root, "reproduce")
+    own = ratchet(root, "monitor", "data/train.parquet", "--model", "HEAD", "--json")
+    report = json.loads(own.stdout)
+    assert report["verdict"] == "ok", own.stderr
+    assert report["prediction"] is not None
+    drifted = ratchet(
+        root, "monitor", str(_drifted(project)), "--model", "HEAD", "--json", expect=1
+    )
+    alerts = {a["kind"] for a in json.loads(drifted.stdout)["alerts"]}
+    assert "dataset_drift" in alerts or "drift" in " ".join(alerts), drifted.stderr
+
+
+def test_init_drafts_a_policy_the_project_can_use(wine: Project) -> None:
+    """On this project without a policy, `ratchet init` drafts a ratchet.yaml that
+    `ratchet params check` accepts, with directions guessed from its own metric names."""
+    root = wine.dvc_root
+    ratchet(root, "repro")
+    (root / "ratchet.yaml").unlink()
+    git(wine.git_root, "rm", "-q", "--cached", "ratchet.yaml")
+    ratchet(root, "init")
+    ratchet(root, "params", "check")
+    from mlratchet.policy import load_policy
+
+    policy = load_policy(root / "ratchet.yaml")
+    assert policy.metrics["test.accuracy"].direction == "higher"
+    assert policy.metrics["test.log_loss"].direction == "lower"
+    assert [s.name for s in policy.registry[wine.flavour.artifact].stages] == [
+        "staging",
+        "production",
+    ]
+    assert (wine.git_root / ".github/workflows/ci.yml").is_file()

@@ -13,9 +13,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from test_features import frame
 
+from flightdelay import features, training
 from flightdelay.params import load_params
 from helpers import ROOT
-from mlratchet import features, modelio, training
+from mlratchet import modelio
 from mlratchet.errors import BadInputError, RefusedError
 
 PARAMS = load_params(ROOT / "params.yaml")

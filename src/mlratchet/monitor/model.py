@@ -7,9 +7,10 @@ that commit, ``dvc.lock`` records the hash of the model file and of the training
 cache by that hash (the work tree's copies for ``workspace``), and each is re-hashed against the
 record before use (a mismatch is exit 3). Nothing is checked out.
 
-The model file is the served pipeline ``Pipeline(features, classifier)``: its ``features``
-step is the fitted transformer the ``featurize`` stage wrote, and serving features are computed
-by :func:`mlratchet.features.transform` through it, the one function training used.
+Any scikit-learn estimator or ``Pipeline`` (or another framework's model through the policy's
+adapter) is seen through :mod:`mlratchet.adapter`: its inputs, the features its own transform
+steps make (the one code path training used), its scores. Without recorded training features
+(``monitor.training_features``), they are the reference rows through those same steps.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mlratchet.adapter import ModelView
     from mlratchet.dvclock import Entry
-    from mlratchet.policy import MonitorPolicy
+    from mlratchet.policy import ModelsPolicy, MonitorPolicy
 
 DEFAULT_MODEL_PATH = "models/model.skops"
 
@@ -40,9 +42,10 @@ class ModelContext:
     artifact: str | None
     path: str
     model: Any
+    view: ModelView  # the model through the adapter protocol
     reference_path: str
-    reference: pa.Table  # the prepared rows it was trained on
-    training_features_path: str
+    reference: pa.Table  # the rows it was trained on
+    training_features_path: str | None  # None: not recorded, computed from the reference
     training_features: pd.DataFrame  # their features as training computed them
 
     @property
@@ -50,16 +53,6 @@ class ModelContext:
         """``TEXT (abc1234)`` for reports."""
         where = "workspace" if self.sha is None else self.sha[:7]
         return self.text if self.text == where else f"{self.text} ({where})"
-
-    @property
-    def transformer(self) -> Any:
-        """The model's fitted feature transformer (its ``features`` step)."""
-        return self.model.named_steps["features"]
-
-    @property
-    def classifier(self) -> Any:
-        """The model's classifier (its last step)."""
-        return self.model.steps[-1][1]
 
 
 def _artifact_name(text: str) -> str | None:
@@ -115,11 +108,14 @@ def _bytes_of(repo: Path, sha: str | None, entry: Entry) -> bytes:
     return cached.read_bytes()
 
 
-def load(repo: Path | str, text: str, policy: MonitorPolicy) -> ModelContext:
+def load(
+    repo: Path | str, text: str, policy: MonitorPolicy, models: ModelsPolicy | None = None
+) -> ModelContext:
     """Resolve ``text`` and read the model and its training data at that revision."""
     import pyarrow.parquet as pq
 
     from mlratchet import modelio
+    from mlratchet.adapter import view
     from mlratchet.dvclock import load_lock, outputs
     from mlratchet.revs import resolve
 
@@ -135,44 +131,37 @@ def load(repo: Path | str, text: str, policy: MonitorPolicy) -> ModelContext:
             raise BadInputError(f"dvc.lock at {where} records no output {rel!r}")
         return outs[rel]
 
-    model = modelio.loads(_bytes_of(repo, revision.sha, entry(path)), source=f"{path} at {where}")
-    if policy.reference is None or policy.training_features is None:
+    trusted = models.trusted_types if models is not None else ()
+    source = f"{path} at {where}"
+    model = modelio.loads(
+        _bytes_of(repo, revision.sha, entry(path)), source=source, trusted=trusted
+    )
+    seen = view(model, adapter=models.adapter if models is not None else None, source=source)
+    if policy.reference is None:
         raise BadInputError(
-            "ratchet.yaml: monitor.reference and monitor.training_features name no dvc.lock "
-            "outputs, so the model's training data is unknown; set them or pass --reference"
+            "ratchet.yaml: monitor.reference names no dvc.lock output, so the rows the model "
+            "was trained on are unknown; set it, or pass --reference FILE"
         )
     reference = pq.read_table(io.BytesIO(_bytes_of(repo, revision.sha, entry(policy.reference))))
-    features = pq.read_table(
-        io.BytesIO(_bytes_of(repo, revision.sha, entry(policy.training_features)))
-    ).to_pandas()
+    if policy.training_features is not None:
+        blob = _bytes_of(repo, revision.sha, entry(policy.training_features))
+        features = pq.read_table(io.BytesIO(blob)).to_pandas()
+    else:
+        missing = [n for n in seen.inputs if n not in reference.column_names]
+        if missing:
+            raise BadInputError(
+                f"{policy.reference} at {where}: no column {missing[0]!r} (the model reads it)"
+            )
+        features = seen.features(reference.select(list(seen.inputs)).to_pandas())
     return ModelContext(
         text=text,
         sha=revision.sha,
         artifact=artifact,
         path=path,
         model=model,
+        view=seen,
         reference_path=policy.reference,
         reference=reference,
         training_features_path=policy.training_features,
         training_features=features,
     )
-
-
-def input_columns(transformer: Any) -> dict[str, str]:
-    """The prepared columns the model reads, and how each is compared (numeric/categorical)."""
-    kinds: dict[str, str] = {}
-    for name, _step, columns in transformer.transformers_:
-        if name == "remainder":
-            continue
-        for column in columns:
-            kinds[str(column)] = "categorical" if name == "cat" else "numeric"
-    return kinds
-
-
-def feature_kinds(transformer: Any) -> dict[str, str]:
-    """Each output feature of the transformer, and how it is compared."""
-    from mlratchet.features import categorical_mask
-
-    names = [str(n) for n in transformer.get_feature_names_out()]
-    mask = categorical_mask(transformer)
-    return {n: "categorical" if c else "numeric" for n, c in zip(names, mask, strict=True)}

@@ -12,7 +12,7 @@ What is compared, and what raises an alert (exit 1):
   tolerance, when +-inf appears, or when a score is not finite;
 - **skew** (with a model): (1) *replay*: the model's own ``features`` step applied to the rows it
   was trained on must give back, cell for cell, the features training recorded; (2) the batch's
-  serving features (computed by that step, :func:`mlratchet.features.transform`) against the
+  serving features (computed by its own transform steps, :mod:`mlratchet.adapter`) against the
   training features, feature by feature; alert ``skew`` when the replay differs or a serving
   feature drifts while its input column does not (the difference comes from the computation,
   not from the data);
@@ -189,28 +189,22 @@ def _kinds(ref: Input, columns: list[str] | None) -> dict[str, Kind]:
 
 
 class _Model:
-    """Serving through the model: features by its own ``features`` step, then scores."""
+    """Serving through the model: features by its own transform steps, then scores."""
 
-    def __init__(self, context: ModelContext) -> None:
-        from mlratchet.monitor.model import feature_kinds
-
+    def __init__(self, context: ModelContext, input_kinds: dict[str, Kind]) -> None:
         self.context = context
-        self.inputs = [str(n) for n in context.transformer.feature_names_in_]
-        self.feature_kinds = feature_kinds(context.transformer)
+        self.inputs = list(context.view.inputs)
+        # The features' names and types, from the model's own steps on a few reference rows.
+        probe = context.view.features(
+            context.reference.slice(0, 64).select(self.inputs).to_pandas()
+        )
+        self.feature_kinds = context.view.feature_kinds(probe, dict(input_kinds))
 
     def serve(self, table: pa.Table) -> tuple[Any, np.ndarray, np.ndarray]:
-        """Serving features, scores and predictions for prepared rows."""
-        import numpy as np
-
-        from mlratchet.features import transform
-
+        """Serving features, scores and predictions for rows of the model's inputs."""
         frame = table.select(self.inputs).to_pandas()
-        features = transform(self.context.transformer, frame)
-        classifier = self.context.classifier
-        proba = classifier.predict_proba(features)
-        scores = np.asarray(proba[:, 1], dtype=np.float64)
-        predictions = np.asarray(classifier.classes_, dtype=np.float64)[proba.argmax(axis=1)]
-        predictions[~np.isfinite(scores)] = np.nan
+        features = self.context.view.features(frame)
+        scores, predictions = self.context.view.score(features)
         return features, scores, predictions
 
 
@@ -273,13 +267,23 @@ def _stability(
 
 
 def _replay(model: _Model) -> dict[str, Any]:
-    """The model's features step on its training rows against the recorded training features."""
+    """The model's transform steps on its training rows against the recorded training features."""
     import numpy as np
 
-    from mlratchet.features import transform
-
     context = model.context
-    served = transform(context.transformer, context.reference.select(model.inputs).to_pandas())
+    if context.training_features_path is None:
+        return {
+            "rows": context.reference.num_rows,
+            "recorded_rows": None,
+            "mismatched_cells": 0,
+            "features": {},
+            "ok": True,
+            "checked": False,
+            "note": "no training features recorded (monitor.training_features): the training "
+            "features are the reference rows through the model's own steps, so the replay "
+            "check has nothing to compare with",
+        }
+    served = context.view.features(context.reference.select(model.inputs).to_pandas())
     recorded = context.training_features
     features: dict[str, Any] = {}
     total = 0
@@ -394,11 +398,14 @@ def reference(
         raise BadInputError(
             "give a reference: --reference FILE, or --model to use its training rows"
         )
-    served = _Model(model) if model is not None else None
-    if served is not None and columns is None:
-        from mlratchet.monitor.model import input_columns
-
-        columns = list(input_columns(served.context.transformer))
+    served = None
+    if model is not None:
+        missing = [n for n in model.view.inputs if n not in ref.names]
+        if missing:
+            raise BadInputError(f"{ref.label}: no column {missing[0]!r} (the model reads it)")
+        served = _Model(model, _kinds(ref, list(model.view.inputs)))
+        if columns is None:
+            columns = list(served.inputs)
     if columns is None and current_names is not None:
         columns = [n for n in ref.names if n in set(current_names)]
     kinds = _kinds(ref, columns)
@@ -707,11 +714,12 @@ def run(
     from mlratchet.policy import policy_at
 
     repo = Path(repo)
-    policy = policy_at(repo, None, policy_file)[0].monitor
+    whole = policy_at(repo, None, policy_file)[0]
+    policy = whole.monitor
     contract = load_contract(contract_path) if contract_path is not None else None
     if model_text is None and reference_path is None:
         model_text = "workspace"
-    context = models.load(repo, model_text, policy) if model_text is not None else None
+    context = models.load(repo, model_text, policy, whole.models) if model_text else None
     return monitor(
         current,
         policy=policy,
