@@ -95,7 +95,9 @@ class ModelView:
         import numpy as np
 
         final = self.final
-        x = features if self.steps is not None else features[list(self.inputs)]
+        x: Any = features if self.steps is not None else features[list(self.inputs)]
+        if getattr(final, "feature_names_in_", None) is None and hasattr(x, "to_numpy"):
+            x = x.to_numpy()  # fitted on an array (a step's output): give it one
         if self.kind == "classifier":
             proba = np.asarray(final.predict_proba(x), dtype=np.float64)
             scores = proba[:, 1] if proba.shape[1] == 2 else proba.max(axis=1)
