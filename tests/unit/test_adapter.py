@@ -129,7 +129,7 @@ def test_an_adapter_wraps_a_model_of_another_framework(tmp_path: Path, monkeypat
     assert seen.kind == "regressor"
     scores, _ = seen.score(seen.features(pd.DataFrame({"a": [1.0, 2.0], "b": [0.5, 0.5]})))
     assert scores.tolist() == [2.5, 4.5]
-    with pytest.raises(BadInputError, match="models.adapter 'nosuchmodule:wrap'"):
+    with pytest.raises(BadInputError, match=r"models\.adapter 'nosuchmodule:wrap'"):
         view({}, adapter="nosuchmodule:wrap")
     sys.modules.pop("myadapter", None)
 
