@@ -270,17 +270,13 @@ def register(  # noqa: PLR0917 - Click passes each option as an argument
         remote=remote,
     )
     if as_json:
-        echo_json(
-            {
-                "artifact": result.artifact,
-                "version": result.version,
-                "commit": result.commit,
-                "tag": result.tag,
-                "created": result.created,
-                "pushed": result.pushed,
-            }
+        echo_json(result.to_json())
+    if result.same_bytes:
+        note(
+            f"{name} {result.version} (commit {result.commit[:7]}, {result.tag}) already holds "
+            f"these bytes (md5 {result.model_md5}): nothing registered"
         )
-    if result.created:
+    elif result.created:
         note(f"registered {name} {result.version} at {result.commit[:7]}: tag {result.tag}")
     else:
         note(f"{name} {result.version} is already registered at {result.commit[:7]} ({result.tag})")

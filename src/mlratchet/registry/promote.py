@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlratchet import revs
-from mlratchet.errors import BadInputError, ConflictError, IntegrityError
+from mlratchet.errors import BadInputError, ConflictError, IntegrityError, RatchetError
 from mlratchet.gitio import dirty_paths, git, head, read_blob, run
 from mlratchet.metrics.source import find_root
 from mlratchet.policy import Policy, policy_at
@@ -322,6 +322,50 @@ class Registration:
     tag: str
     created: bool  # False: the same version was already registered at that commit
     pushed: bool
+    #: The version already holds these bytes (at another commit): nothing was registered.
+    same_bytes: bool = False
+    model_md5: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"artifact", "version", "commit", "tag", "created", "pushed", "same_bytes",
+        "model_md5"}``."""
+        return {
+            "artifact": self.artifact,
+            "version": self.version,
+            "commit": self.commit,
+            "tag": self.tag,
+            "created": self.created,
+            "pushed": self.pushed,
+            "same_bytes": self.same_bytes,
+            "model_md5": self.model_md5,
+        }
+
+
+def _model_md5_at(root: Path, name: str, commit: str) -> str | None:
+    """The md5 dvc.lock records for artifact ``name`` at ``commit`` (None: unreadable there)."""
+    try:
+        return str(artifact_entry(root, declared_artifact(root, name, commit), commit).md5)
+    except RatchetError:
+        return None
+
+
+def same_bytes(
+    root: Path, state: RegistryState, name: str, md5: str, commit: str
+) -> VersionState | None:
+    """The oldest active registered version (at another commit) whose model has these bytes.
+
+    A model's identity is its content: the md5 ``dvc.lock`` records at the version's commit.
+    """
+    artifact = state.artifact(name)
+    found = [
+        v
+        for v in (artifact.versions if artifact else ())
+        if v.registered
+        and v.active
+        and v.commit != commit
+        and _model_md5_at(root, name, v.commit) == md5
+    ]
+    return min(found, key=lambda v: SemVer.parse(v.version)) if found else None
 
 
 def _plan_version(
@@ -372,9 +416,20 @@ def register(
     check_artifact_name(name)
     _check_clean(root)
     commit = _resolve_commit(root, rev)
-    _verify_model(root, name, commit)
+    _path, md5, _where = _verify_model(root, name, commit)
     state = load_state(root)
     _check_consistent(state, name)
+    artifact = state.artifact(name)
+    if artifact is None or artifact.at_commit(commit) is None:
+        twin = same_bytes(root, state, name, md5, commit)
+        if twin is not None:
+            if version is not None and version != twin.version:
+                raise VersionConflictError(
+                    f"{name}: {twin.version} (commit {twin.commit[:12]}) already holds these "
+                    f"bytes (md5 {md5}); one model is one version, so {version} is refused"
+                )
+            twin_tag = registration_tag(name, twin.version)
+            return Registration(name, twin.version, twin.commit, twin_tag, False, False, True, md5)
     version, existing = _plan_version(state, name, commit, version, bump)
     tag_name = registration_tag(name, version)
     with _unchanged(root, state, name, push, remote):
@@ -382,7 +437,8 @@ def register(
         tag = create_tag(root, tag_name, commit, registration_message(name, version), ident)
     if push:
         _push(root, remote, [tag])
-    return Registration(name, version, commit, tag_name, tag.created and not existing, push)
+    created = tag.created and not existing
+    return Registration(name, version, commit, tag_name, created, push, model_md5=md5)
 
 
 def _new_tags(old: RegistryState, new: RegistryState, name: str) -> list[str]:
@@ -468,6 +524,10 @@ def _choose(
     else:
         commit = _resolve_commit(root, rev or "HEAD")
         found = artifact.at_commit(commit) if artifact else None
+        if found is None and artifact is not None:
+            _path, md5, _where = _verify_model(root, name, commit)
+            found = same_bytes(root, state, name, md5, commit)  # these bytes are that version
+            commit = found.commit if found is not None else commit
     if found is not None and not found.active:
         raise BadInputError(f"{name}: version {found.version} was deregistered")
     path, model_md5, checked_in = _verify_model(root, name, commit)

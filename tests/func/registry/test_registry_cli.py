@@ -93,3 +93,28 @@ def test_version_without_card_says_so(project: Path) -> None:
     assert code == 0
     assert "fd v0.0.1 at" in out
     assert "no model card" in err
+
+
+def test_the_same_model_bytes_are_the_same_version(project: Path) -> None:
+    """A commit whose model equals a version's bytes registers nothing: that version is it
+    (exit 0, said so, `gto show` agrees); an explicit other version for them is exit 4."""
+
+    from helpers import commit_all, gen, git
+
+    first = CliRunner().invoke(cli, ["register", "fd", "-R", str(project)])
+    assert first.exit_code == 0, first.output
+    gen(project, {"README.md": "docs only\n"})
+    commit_all(project, "docs only: the model is unchanged")
+    again = CliRunner().invoke(cli, ["register", "fd", "-R", str(project), "--json"])
+    assert again.exit_code == 0, again.output
+    data = json.loads(again.stdout)
+    assert (data["version"], data["same_bytes"], data["created"]) == ("v0.0.1", True, False)
+    assert "already holds these bytes" in again.stderr
+    assert [t for t in git(project, "tag").split() if t.startswith("fd@")] == ["fd@v0.0.1"]
+    refused = CliRunner().invoke(cli, ["register", "fd", "-R", str(project), "--version", "v9.0.0"])
+    assert refused.exit_code == 4
+    assert "already holds these bytes" in refused.stderr
+    promoted = CliRunner().invoke(cli, ["promote", "fd", "--to", "staging", "-R", str(project)])
+    assert promoted.exit_code == 0, promoted.output
+    assert "v0.0.1" in promoted.stderr
+    assert [t for t in git(project, "tag").split() if t.startswith("fd@")] == ["fd@v0.0.1"]
