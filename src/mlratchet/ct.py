@@ -368,8 +368,8 @@ def run_ct(
 ) -> CtRun:
     """One continuous-training run (see the module doc for the steps and the state left).
 
-    ``policy_file`` overrides ``ratchet.yaml`` for the ``ct:`` section; the gates of the
-    promotion are always the committed ones (``ratchet promote`` reads them at HEAD).
+    ``policy_file`` (``--policy FILE``) replaces the committed ``ratchet.yaml`` for the whole
+    run: the ``ct:`` section and the promotion's gates alike.
     """
     from mlratchet.gitio import dirty_paths, toplevel
     from mlratchet.policy import policy_at
@@ -414,7 +414,9 @@ def run_ct(
     if artifact is None or stage is None:
         steps.append(Step("promote", "skipped", "--no-promote"))
         return done("committed", commit=commit, committed=committed, pushed=push)
-    promotion = promote_version(git_root, artifact, stage, rev=commit, push=push, remote=ct.remote)
+    promotion = promote_version(
+        git_root, artifact, stage, rev=commit, push=push, remote=ct.remote, policy_file=policy_file
+    )
     if promotion.outcome == "refused":
         failed = [g.gate for g in promotion.gates if g.failed]
         steps.append(Step("promote", "refused", f"{stage}: gates failed: {', '.join(failed)}"))

@@ -91,3 +91,13 @@ def test_unwritable_out_is_exit_2(repo: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {blocker}")
     assert "cannot write the report" in result.stderr
+
+
+def test_policy_file_replaces_the_committed_rules(repo: Path, tmp_path: Path) -> None:
+    """`report --policy FILE` judges by that file: a tolerance wide enough passes the drop."""
+    loose = tmp_path / "loose.yaml"
+    loose.write_text("metrics:\n  val.auc: {direction: higher, tolerance: 0.5}\n")
+    result = invoke(repo, "--base", "HEAD~1", "--head", "HEAD", "--policy", str(loose))
+    assert result.exit_code == 0, result.output
+    assert "| regressed" not in result.stdout
+    assert "checks failed" not in result.stderr

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mlratchet.cli.options import option_json, option_md, option_repo
+from mlratchet.cli.options import option_json, option_md, option_policy, option_repo
 from mlratchet.cli.render import echo_json, fail, note
 
 option_push = click.option(
@@ -299,6 +299,7 @@ def register(  # noqa: PLR0917 - Click passes each option as an argument
 @option_push
 @option_remote
 @option_repo
+@option_policy
 @option_json
 @option_md
 def promote(  # noqa: PLR0917 - Click passes each option as an argument
@@ -312,6 +313,7 @@ def promote(  # noqa: PLR0917 - Click passes each option as an argument
     push: bool,
     remote: str,
     repo: Path,
+    policy_file: Path | None,
     as_json: bool,
     as_md: bool,
 ) -> int:
@@ -340,6 +342,7 @@ def promote(  # noqa: PLR0917 - Click passes each option as an argument
         force=force,
         reason=reason,
         remote=remote,
+        policy_file=policy_file,
     )
     rows = [g.to_json() for g in result.gates]
     if as_json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlratchet.cli.options import option_json, option_repo
+from mlratchet.cli.options import option_json, option_policy, option_repo
 from mlratchet.cli.render import echo_json, note
 
 
@@ -58,6 +58,7 @@ from mlratchet.cli.render import echo_json, note
 )
 @option_json
 @option_repo
+@option_policy
 def report(
     *,
     base: str,
@@ -68,6 +69,7 @@ def report(
     max_chars: int,
     as_json: bool,
     repo: Path,
+    policy_file: Path | None,
 ) -> int:
     """Report what --head (default: the work tree) changes against --base, for a pull request.
 
@@ -87,7 +89,7 @@ def report(
     from mlratchet.errors import BadInputError
     from mlratchet.report.build import build_report
 
-    built = build_report(repo, base, head, plots_dir=plots_dir)
+    built = build_report(repo, base, head, plots_dir=plots_dir, policy_file=policy_file)
     if as_json:
         data = built.to_json()
         if out_file is None:

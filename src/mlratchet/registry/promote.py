@@ -293,9 +293,12 @@ def _lock_md5(root: Path, commit: str) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324 - the md5 `ratchet verify` records
 
 
-def _policy(root: Path) -> tuple[Policy, str]:
-    """The committed policy (ratchet.yaml at HEAD): the gates come from history, not edits."""
-    return policy_at(root, "HEAD")
+def _policy(root: Path, policy_file: Path | str | None = None) -> tuple[Policy, str]:
+    """The committed policy (ratchet.yaml at HEAD): the gates come from history, not edits.
+
+    ``policy_file`` (``--policy FILE``) replaces it, and says so in every gate table's source.
+    """
+    return policy_at(root, "HEAD", policy_file)
 
 
 def _next_version(artifact: ArtifactState | None, bump: Bump | None) -> str:
@@ -652,6 +655,7 @@ def promote(
     reason: str | None = None,
     remote: str = "origin",
     read_metrics: MetricsReader | None = None,
+    policy_file: Path | str | None = None,
 ) -> Promotion:
     """Promote a version of ``name`` to ``stage`` if the gates pass (see the module doc)."""
     if version is not None and rev is not None:
@@ -662,7 +666,7 @@ def promote(
     root = find_root(repo).path  # the DVC root (tags are repo-wide; git works from there)
     check_artifact_name(name)
     check_stage_name(stage)
-    policy, source = _policy(root)
+    policy, source = _policy(root, policy_file)
     stage_policy(policy, name, stage, source)
     if not dry_run:
         _check_clean(root)

@@ -63,9 +63,12 @@ MAX_PLOTS = 3  # DVC plots drawn, in dvc.yaml order
 class _Files:
     """A file of the DVC project at a revision: from disk for the workspace, else from git."""
 
-    def __init__(self, root: Root, blobs: BlobReader) -> None:
+    def __init__(
+        self, root: Root, blobs: BlobReader, policy_file: Path | str | None = None
+    ) -> None:
         self.root = root
         self.blobs = blobs
+        self.policy_file = policy_file  # --policy FILE: judges both sides instead of ratchet.yaml
 
     def read(self, rev: Revision, path: str) -> bytes | None:
         if rev.sha is None:
@@ -93,8 +96,11 @@ def build_report(
     head: str = "workspace",
     *,
     plots_dir: Path | str | None = None,
+    policy_file: Path | str | None = None,
 ) -> Report:
     """The report on the change from ``base`` to ``head`` (any revision, or ``workspace``).
+
+    ``policy_file`` replaces ``ratchet.yaml`` (at base and head) as the policy.
 
     With ``plots_dir``, the metric history and the project's DVC plots are also drawn there as PNGs
     (matplotlib, byte-stable). Raises :class:`~mlratchet.errors.BadInputError` for an unknown
@@ -104,7 +110,7 @@ def build_report(
     head_rev = resolve(repo, head)
     root = find_root(repo)
     with BlobReader(root.git_top) as blobs:
-        files = _Files(root, blobs)
+        files = _Files(root, blobs, policy_file)
         rules = _decide_rules(files, base_rev, head_rev)
         artifacts, artifacts_note = _artifacts(files, head_rev)
         metrics = _metrics_diff(repo, base_rev.name, head_rev.name, rules, judge_as_cli=True)
@@ -163,12 +169,19 @@ def build_report(
 def _policy_at(files: _Files, rev: Revision) -> Policy:
     from mlratchet.policy import policy_at
 
-    return policy_at(files.root.path, rev.sha)[0]
+    return policy_at(files.root.path, rev.sha, files.policy_file)[0]
 
 
 def _decide_rules(files: _Files, base: Revision, head: Revision) -> _Rules:
     """The base's rules (so a change cannot loosen the rules it is judged by); the head's when
-    the base declares none (the pull request that introduces them), saying so."""
+    the base declares none (the pull request that introduces them), saying so. A
+    ``--policy FILE`` is the rules, for both sides."""
+    if files.policy_file is not None:
+        try:
+            given = _policy_at(files, base)
+        except RatchetError as exc:
+            return _Rules({}, from_base=False, source=None, error=str(exc))
+        return _Rules(given.metrics, from_base=False, source=str(files.policy_file))
     try:
         base_policy = _policy_at(files, base)
     except RatchetError as exc:

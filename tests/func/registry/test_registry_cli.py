@@ -118,3 +118,20 @@ def test_the_same_model_bytes_are_the_same_version(project: Path) -> None:
     assert promoted.exit_code == 0, promoted.output
     assert "v0.0.1" in promoted.stderr
     assert [t for t in git(project, "tag").split() if t.startswith("fd@")] == ["fd@v0.0.1"]
+
+
+def test_promote_policy_file_replaces_the_committed_policy(project: Path, tmp_path: Path) -> None:
+    """`promote --policy FILE` judges by that file, and the gate table names it as the source."""
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        "registry:\n  fd:\n    stages:\n"
+        "      - name: staging\n        verified: false\n        contract: false\n"
+        "        thresholds: {model.val.auc: {min: 0.99}}\n"
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["promote", "fd", "--to", "staging", "-R", str(project), "--policy", str(strict), "--json"],
+    )
+    assert result.exit_code == 1, result.output
+    gates = {g["gate"]: g["result"] for g in json.loads(result.stdout)["gates"]}
+    assert gates["model.val.auc"] == "fail"
