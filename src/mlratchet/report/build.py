@@ -172,16 +172,21 @@ def _policy_at(files: _Files, rev: Revision) -> Policy:
     return policy_at(files.root.path, rev.sha, files.policy_file)[0]
 
 
+def _given_rules(files: _Files, base: Revision) -> _Rules:
+    """The rules of ``--policy FILE``."""
+    try:
+        given = _policy_at(files, base)
+    except RatchetError as exc:
+        return _Rules({}, from_base=False, source=None, error=str(exc))
+    return _Rules(given.metrics, from_base=False, source=str(files.policy_file))
+
+
 def _decide_rules(files: _Files, base: Revision, head: Revision) -> _Rules:
     """The base's rules (so a change cannot loosen the rules it is judged by); the head's when
     the base declares none (the pull request that introduces them), saying so. A
     ``--policy FILE`` is the rules, for both sides."""
     if files.policy_file is not None:
-        try:
-            given = _policy_at(files, base)
-        except RatchetError as exc:
-            return _Rules({}, from_base=False, source=None, error=str(exc))
-        return _Rules(given.metrics, from_base=False, source=str(files.policy_file))
+        return _given_rules(files, base)
     try:
         base_policy = _policy_at(files, base)
     except RatchetError as exc:
