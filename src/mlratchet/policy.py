@@ -86,7 +86,7 @@ class Threshold:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class CompareRule:
     """How the candidate must compare with the version in the stage, in the metric's direction.
 
     ``min_delta``: the least absolute change in the better direction (negative: how much worse
@@ -110,7 +110,7 @@ class StageGates:
     name: str
     requires: tuple[str, ...] | None = None  # stages it must hold first; None: the previous one
     thresholds: dict[str, Threshold] = field(default_factory=dict)
-    compare: dict[str, Comparison] = field(default_factory=dict)
+    compare: dict[str, CompareRule] = field(default_factory=dict)
     verified: bool = True  # `ratchet verify` said ok for the commit (git note verify.ok)
     contract: bool = True  # the artifact's contract record at the commit says "valid": true
     finite_metrics: bool = True  # no metric of the commit is NaN or Inf

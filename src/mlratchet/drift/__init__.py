@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlratchet.drift.compare import Chart, ColumnDrift, Comparison, compare
+from mlratchet.drift.compare import Chart, ColumnDrift, DriftComparison, compare
 from mlratchet.drift.profile import Kind, Side, kind_of
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Chart",
     "ColumnDrift",
-    "Comparison",
+    "DriftComparison",
     "Kind",
     "Side",
     "compare",
@@ -38,7 +38,7 @@ def compare_tables(
     current: Any,
     policy: MonitorPolicy,
     kinds: Mapping[str, Kind] | None = None,
-) -> Comparison:
+) -> DriftComparison:
     """Exact drift of every column (or those in ``kinds``) of two Arrow tables or frames."""
     import pyarrow as pa
 

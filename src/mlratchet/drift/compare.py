@@ -1,7 +1,7 @@
 """Compare two sides column by column: statistics, verdicts, and chart data.
 
 :func:`compare` turns two :class:`~mlratchet.drift.profile.Side` objects into a
-:class:`Comparison`: one JSON-ready :class:`ColumnDrift` per column (the shape of the monitor
+:class:`DriftComparison`: one JSON-ready :class:`ColumnDrift` per column (the shape of the monitor
 report) and one :class:`Chart` per column for the HTML report. Numeric columns are computed in
 a thread pool (numpy's sorts and searches release the GIL).
 """
@@ -55,7 +55,7 @@ class Chart:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class DriftComparison:
     """Every compared column."""
 
     columns: list[ColumnDrift]
@@ -266,7 +266,7 @@ def compare(
     *,
     rules: dict[str, tuple[str, float]] | None = None,
     threads: int | None = None,
-) -> Comparison:
+) -> DriftComparison:
     """Every column of ``ref`` against the same column of ``cur``.
 
     ``rules`` overrides the policy's effect rule (statistic, threshold) for named columns (the
@@ -316,7 +316,7 @@ def compare(
     names = list(ref.kinds)
     measured = map_threads(measure, names, threads=threads)
     results = [one(name, found) for name, found in zip(names, measured, strict=True)]
-    return Comparison(
+    return DriftComparison(
         columns=[entry for entry, _ in results],
         charts={entry["column"]: chart for entry, chart in results},
     )

@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     from mlratchet.dvclock import Entry
     from mlratchet.policy import ModelsPolicy, MonitorPolicy
 
-DEFAULT_MODEL_PATH = "models/model.skops"
-
-
 @dataclass(frozen=True)
 class ModelContext:
     """A model and its training data, as recorded at one revision."""
@@ -81,8 +78,14 @@ def _artifact_path(repo: Path, sha: str | None, name: str | None) -> str:
         if name not in artifacts:
             raise BadInputError(f"dvc.yaml declares no artifact {name!r}")
         return str(artifacts[name]["path"])
-    models = [a for a in artifacts.values() if a.get("type") == "model"]
-    return str(models[0]["path"]) if len(models) == 1 else DEFAULT_MODEL_PATH
+    models = {n: a for n, a in artifacts.items() if a.get("type") == "model"}
+    if len(models) != 1:
+        found = ", ".join(sorted(models)) or "none"
+        raise BadInputError(
+            f"dvc.yaml declares {len(models)} model artifacts ({found}); name the one to "
+            "monitor as NAME#STAGE or NAME@vX.Y.Z"
+        )
+    return str(next(iter(models.values()))["path"])
 
 
 def _bytes_of(repo: Path, sha: str | None, entry: Entry) -> bytes:

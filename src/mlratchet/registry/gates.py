@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError, ParamsError
-from mlratchet.policy import ArtifactPolicy, Comparison, MetricRule, Policy, StageGates, Threshold
+from mlratchet.policy import ArtifactPolicy, CompareRule, MetricRule, Policy, StageGates, Threshold
 
 Result = Literal["pass", "fail", "skip"]
 
@@ -245,7 +245,7 @@ def _threshold_row(key: str, bound: Threshold, subject: Subject) -> GateRow:
     return GateRow(key, required, _fmt(value), "pass" if ok else "fail")
 
 
-def _compare_required(rule: Comparison, direction: MetricRule) -> str:
+def _compare_required(rule: CompareRule, direction: MetricRule) -> str:
     better = f"{direction.direction} is better"
     if rule.min_rel_delta is not None:
         return f"relative change >= {_signed(rule.min_rel_delta * 100)}% ({better})"
@@ -259,7 +259,7 @@ def _compare_required(rule: Comparison, direction: MetricRule) -> str:
 
 def _compare_row(
     key: str,
-    rule: Comparison,
+    rule: CompareRule,
     direction: MetricRule,
     *,
     stage: str,
