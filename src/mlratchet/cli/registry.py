@@ -346,24 +346,7 @@ def promote(  # noqa: PLR0917 - Click passes each option as an argument
     )
     rows = [g.to_json() for g in result.gates]
     if as_json:
-        echo_json(
-            {
-                "artifact": result.artifact,
-                "stage": result.stage,
-                "version": result.version,
-                "commit": result.commit,
-                "outcome": result.outcome,
-                "passed": result.passed,
-                "gates": rows,
-                "registration_tag": result.registration_tag,
-                "tag": result.tag,
-                "incumbent": result.incumbent,
-                "forced": result.forced,
-                "reason": result.reason,
-                "pushed": result.pushed,
-                "card": result.card,
-            }
-        )
+        echo_json(result.to_json())
     elif as_md:
         click.echo(gate_table_markdown(rows) if rows else "")
     elif rows:

@@ -477,6 +477,25 @@ class Promotion:
         """Whether every gate passed (skipped ones do not fail)."""
         return not any(g.failed for g in self.gates)
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``ratchet promote --json`` prints: the outcome, the gates, the tags, the card."""
+        return {
+            "artifact": self.artifact,
+            "stage": self.stage,
+            "version": self.version,
+            "commit": self.commit,
+            "outcome": self.outcome,
+            "passed": self.passed,
+            "gates": [g.to_json() for g in self.gates],
+            "registration_tag": self.registration_tag,
+            "tag": self.tag,
+            "incumbent": self.incumbent,
+            "forced": self.forced,
+            "reason": self.reason,
+            "pushed": self.pushed,
+            "card": self.card,
+        }
+
 
 def _subject(
     read_metrics: MetricsReader | None, root: Path, version: str, commit: str
