@@ -101,14 +101,6 @@ def _rank(key: str) -> tuple[int, int]:
     return (_RANK[tokens[-1]] if tokens else len(_RANK), split)
 
 
-def _find_dvc_root(start: Path) -> Path:
-    here = start.resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / ".dvc").is_dir():
-            return candidate
-    raise BadInputError(f"{here}: no dvc.yaml/.dvc found; run dvc init first")
-
-
 def _metrics(root: Path) -> tuple[dict[str, str | None], str | None, tuple[str, ...], str | None]:
     """Guessed rules, a contract record, the declared files, and why keys are missing."""
     from mlratchet.metrics import read_metrics
@@ -442,8 +434,9 @@ def init(
     """
     from mlratchet.fsio import write_text
     from mlratchet.metrics.source import find_root
+    from mlratchet.reproduce.engine import find_dvc_root
 
-    root = find_root(_find_dvc_root(Path(repo)))
+    root = find_root(find_dvc_root(repo))  # DVC's own finder: bad input outside a project
     workdir = root.prefix.rstrip("/") or None
     artifacts = _artifacts(root.path)
     rules, contract, declared, missing = _metrics(root.path)

@@ -209,7 +209,7 @@ def test_not_a_dvc_repository_is_exit_2(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     result = _init(tmp_path)
     assert result.exit_code == 2, result.output
-    assert "no dvc.yaml/.dvc found; run dvc init first" in result.stderr
+    assert "not inside a DVC project (no .dvc directory); run `dvc init`" in result.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / ".git"]
 
 
