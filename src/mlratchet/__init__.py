@@ -29,6 +29,7 @@ __all__ = [
     "RefusedError",
     "__version__",
     "atomic_path",
+    "figure_png",
     "from_data",
     "limited_threads",
     "load_model",
@@ -64,6 +65,7 @@ _LAZY = {
     "limited_threads": ("mlratchet.runtime", "limited_threads"),
     "validate_tables": ("mlratchet.contracts.stage", "validate_tables"),
     "save_figure": ("mlratchet.pngio", "save_figure"),
+    "figure_png": ("mlratchet.pngio", "figure_png"),
 }
 
 
@@ -77,7 +79,8 @@ def __getattr__(name: str) -> object:
     bytes. ``read_yaml``: YAML 1.2 as DVC reads it. ``from_data(cls, data, source=...)``: a
     frozen dataclass from parsed data, rejecting missing and unknown keys by name (raise
     ``FieldError`` in ``__post_init__``). ``limited_threads(n)``: BLAS/OpenMP threads pinned.
-    ``validate_tables``: a stage's data-contract check. ``save_figure``: byte-stable PNG.
+    ``validate_tables``: a stage's data-contract check. ``save_figure``, ``figure_png``:
+    byte-stable PNG, as a file or as bytes.
     """
     if name in _LAZY:
         import importlib

@@ -139,7 +139,6 @@ def markdown(result: Months) -> str:
 
 def chart_png(result: Months, policy_note: str = "") -> bytes:
     """A heat map: features x months, effect size over its threshold (1 = the threshold)."""
-    import io
 
     import matplotlib
 
@@ -177,9 +176,9 @@ def chart_png(result: Months, policy_note: str = "") -> bytes:
     )
     fig.colorbar(image, ax=ax, label="effect / threshold (clipped at 10)")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    return buffer.getvalue()
+    from mlratchet import figure_png
+
+    return figure_png(fig, dpi=100)
 
 
 def _threshold(result: Months, month: int, feature: str) -> float:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from mlratchet.dvclock import Entry
     from mlratchet.policy import ModelsPolicy, MonitorPolicy
 
+
 @dataclass(frozen=True)
 class ModelContext:
     """A model and its training data, as recorded at one revision."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,9 +190,9 @@ def chart_png(chart: Chart, title: str) -> bytes:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
-    return buffer.getvalue()
+    from mlratchet.pngio import figure_png
+
+    return figure_png(fig, dpi=80)
 
 
 def _html_table(header: list[str], rows: list[list[str]]) -> str:

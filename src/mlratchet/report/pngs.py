@@ -65,7 +65,7 @@ def plot_curve(path: Path, curves: dict[str, Curve | None], *, title: str, x: st
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from mlratchet.fsio import atomic_path
+    from mlratchet.pngio import save_figure
 
     fig = Figure(figsize=(6, 6), dpi=100)
     FigureCanvasAgg(fig)
@@ -81,5 +81,4 @@ def plot_curve(path: Path, curves: dict[str, Curve | None], *, title: str, x: st
     ax.grid(visible=True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
+    save_figure(fig, path)
