@@ -124,3 +124,19 @@ def cache_path(repo: Path | str, entry: Entry) -> Path:
     if entry.hash_name == "md5":
         base = base / "files" / "md5"
     return base / digest[:2] / digest[2:]
+
+
+def raw_stages(data: bytes | None, source: str = LOCK_FILE) -> dict[str, Any]:
+    """The raw stage entries of a ``dvc.lock`` (stage -> its parsed YAML), ``{}`` when the
+    file is absent or unreadable: what compute records are matched against, entry by entry."""
+    from mlratchet.errors import BadInputError
+    from mlratchet.yamlio import parse_yaml
+
+    if data is None:
+        return {}
+    try:
+        parsed = parse_yaml(data.decode("utf-8"), source) or {}
+    except (BadInputError, UnicodeDecodeError):
+        return {}
+    stages = parsed.get("stages") if isinstance(parsed, dict) else None
+    return stages if isinstance(stages, dict) else {}

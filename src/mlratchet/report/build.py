@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from mlratchet.dvclock import raw_stages
 from mlratchet.errors import RatchetError
 from mlratchet.gitio import BlobReader
 from mlratchet.metrics.source import Root, find_root
@@ -578,26 +579,13 @@ def _note_records(root: Root, commit: str) -> dict[str, Any]:
     return dict(stages) if isinstance(stages, dict) else {}
 
 
-def _lock_entries(data: bytes | None) -> dict[str, Any]:
-    from mlratchet.yamlio import parse_yaml
-
-    if data is None:
-        return {}
-    try:
-        parsed = parse_yaml(data.decode("utf-8", "replace"), LOCK_FILE)
-    except RatchetError:
-        return {}
-    stages = parsed.get("stages") if isinstance(parsed, dict) else None
-    return stages if isinstance(stages, dict) else {}
-
-
 def _workspace_records(root: Root, files: _Files) -> dict[str, Any]:
     """The records that measured the work tree's outputs: HEAD's note and the records still
     pending a commit (``ratchet repro`` before committing), matched by ``dvc.lock`` entry."""
     from mlratchet import gitio
     from mlratchet.reproduce.compute import lock_entry_digest, pending_records
 
-    entries = _lock_entries(files.read(Revision("workspace", None), LOCK_FILE))
+    entries = raw_stages(files.read(Revision("workspace", None), LOCK_FILE))
     head = gitio.head(root.git_top)
     candidates: dict[str, list[Any]] = {}
     if head is not None:
@@ -637,8 +625,8 @@ def _compute(root: Root, files: _Files, base: Revision, head: Revision) -> Compu
             note="no compute records for base or head: `ratchet repro` writes them to git "
             "notes (fetch them with `git fetch origin refs/notes/mlratchet:refs/notes/mlratchet`)",
         )
-    order = list(_lock_entries(files.read(head, LOCK_FILE)))
-    order += [s for s in _lock_entries(files.read(base, LOCK_FILE)) if s not in order]
+    order = list(raw_stages(files.read(head, LOCK_FILE)))
+    order += [s for s in raw_stages(files.read(base, LOCK_FILE)) if s not in order]
     order += sorted(s for s in {*old, *new} if s not in order)
     rows = tuple(
         ComputeRow(stage, _cost(old.get(stage)), _cost(new.get(stage)))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
+from mlratchet.dvclock import raw_stages
 from mlratchet.reproduce.engine import StageRun
 from mlratchet.reproduce.environment import Environment
 
@@ -76,20 +77,6 @@ def _split(addressing: str) -> tuple[str, str]:
     return "dvc.lock", addressing
 
 
-def _lock_entries(text: bytes | None, source: str) -> dict[str, Any]:
-    from mlratchet.errors import BadInputError
-    from mlratchet.yamlio import parse_yaml
-
-    if text is None:
-        return {}
-    try:
-        data = parse_yaml(text.decode("utf-8"), source) or {}
-    except (BadInputError, UnicodeDecodeError):
-        return {}
-    stages = data.get("stages") if isinstance(data, dict) else None
-    return stages if isinstance(stages, dict) else {}
-
-
 def stage_record(run: StageRun, lock_entry_sha256: str, env: Environment | None) -> StageRecord:
     """The record of one stage run."""
     return StageRecord(
@@ -117,7 +104,7 @@ def records(
         if lock_rel not in entries_by_lock:
             path = dvc_root / lock_rel
             data = path.read_bytes() if path.is_file() else None
-            entries_by_lock[lock_rel] = _lock_entries(data, lock_rel)
+            entries_by_lock[lock_rel] = raw_stages(data, lock_rel)
         entry = entries_by_lock[lock_rel].get(name)
         if entry is None:
             continue
@@ -172,7 +159,7 @@ def _match_head(
         lock_rel, name = _split(stage)
         if lock_rel not in locks:
             blob = gitio.read_blob(git_root, head, (rel / lock_rel).as_posix())
-            locks[lock_rel] = _lock_entries(blob, f"{lock_rel} at HEAD")
+            locks[lock_rel] = raw_stages(blob, f"{lock_rel} at HEAD")
         entry = locks[lock_rel].get(name)
         if entry is None:
             continue
