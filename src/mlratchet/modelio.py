@@ -121,9 +121,12 @@ def untrusted_types(data: bytes, trusted: Iterable[str] = ()) -> list[str]:
     """
     import skops.io as sio
 
+    return _refused(set(sio.get_untrusted_types(data=data)), trusted)
+
+
+def _refused(named: set[str], trusted: Iterable[str]) -> list[str]:
     allowed = set(TRUSTED_TYPES) | set(trusted)
-    named = set(sio.get_untrusted_types(data=data)) - allowed
-    return sorted(n for n in named if not _sklearn_class(n))
+    return sorted(n for n in named - allowed if not _sklearn_class(n))
 
 
 def loads(data: bytes, *, source: str = "<bytes>", trusted: Iterable[str] = ()) -> Any:
@@ -131,16 +134,16 @@ def loads(data: bytes, *, source: str = "<bytes>", trusted: Iterable[str] = ()) 
     import skops.io as sio
 
     try:
-        refused = untrusted_types(data, trusted)
+        names = set(sio.get_untrusted_types(data=data))
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
         raise BadInputError(f"{source}: not a skops model file ({exc})") from None
+    refused = _refused(names, trusted)
     if refused:
         raise RefusedError(
             f"{source}: refusing to load a model that names untrusted types: {', '.join(refused)}"
             " (review them, then list them under models.trusted_types in ratchet.yaml)"
         )
-    names = set(sio.get_untrusted_types(data=data))
-    return sio.loads(data, trusted=sorted(names))
+    return sio.loads(data, trusted=sorted(names))  # each one checked just above
 
 
 def _project_trusted() -> tuple[str, ...]:

@@ -546,13 +546,15 @@ def _choose(
     else:
         commit = _resolve_commit(root, rev or "HEAD")
         found = artifact.at_commit(commit) if artifact else None
-        if found is None and artifact is not None:
-            _path, md5, _where = _verify_model(root, name, commit)
-            found = same_bytes(root, state, name, md5, commit)  # these bytes are that version
-            commit = found.commit if found is not None else commit
+    verified = _verify_model(root, name, commit)
+    if found is None and artifact is not None:
+        found = same_bytes(root, state, name, verified[1], commit)  # these bytes are that version
+        if found is not None:  # judged at that version's own commit, re-hashed there
+            commit = found.commit
+            verified = _verify_model(root, name, commit)
     if found is not None and not found.active:
         raise BadInputError(f"{name}: version {found.version} was deregistered")
-    path, model_md5, checked_in = _verify_model(root, name, commit)
+    path, model_md5, checked_in = verified
     planned = found.version if found else _plan_version(state, name, commit, None, None)[0]
     return _Candidate(planned, commit, found, path, model_md5, checked_in)
 
