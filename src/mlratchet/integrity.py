@@ -14,6 +14,10 @@ The API, smallest first:
   ``models/model.skops`` as revision ``v1.2.0`` records it". It looks in the work tree first
   (when the file there is the one the revision records) and otherwise in the local DVC cache,
   re-hashes what it found, and returns where the verified bytes are.
+- :func:`committed_mismatches` -- the outputs git holds (``cache: false``: metrics, plots data,
+  records) whose committed bytes are not the bytes ``dvc.lock`` records: an output edited by
+  hand after the pipeline ran. Re-running the pipeline cannot see this (the run rewrites the
+  file), and the gates read exactly these files, so every judging reader asks first.
 
 Directory outputs are hashed as DVC does: the md5 of the JSON list of ``{"md5", "relpath"}``
 of every file below it, sorted by relative path, with ``.dir`` appended. Unlike DVC we do not
@@ -28,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlratchet.dvclock import Entry
+from mlratchet.dvclock import Entry, StageLock
 from mlratchet.errors import BadInputError, IntegrityError
 from mlratchet.fsio import md5_file
 
@@ -106,6 +110,134 @@ def md5_of(path: Path, hash_name: str = "md5") -> str:
     """The DVC hash of a file or directory (``hash_name`` as ``dvc.lock`` names it)."""
     path = Path(path)
     return dir_md5(path, hash_name) if path.is_dir() else _file_hasher(hash_name)(path)
+
+
+def bytes_md5(data: bytes, hash_name: str = "md5") -> str:
+    """DVC's hash of a file's content, given as bytes (``hash_name`` as ``dvc.lock`` names it)."""
+    if hash_name == "md5":
+        return hashlib.md5(data, usedforsecurity=False).hexdigest()
+    if hash_name == "md5-dos2unix":
+        import io
+
+        from dvc_data.hashfile.hash import fobj_md5
+
+        return str(fobj_md5(io.BytesIO(data), name="md5-dos2unix"))
+    raise BadInputError(f"unsupported hash {hash_name!r} in dvc.lock (known: {HASH_NAMES})")
+
+
+class CommittedOutputError(IntegrityError):
+    """Committed outputs whose bytes are not the bytes ``dvc.lock`` records (exit 3)."""
+
+    def __init__(self, mismatches: list[Mismatch], where: str) -> None:
+        first = mismatches[0]
+        more = f" (+{len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        super().__init__(
+            f"{first.path} at {where}: dvc.lock records md5 {first.expected} but the file "
+            f"hashes to {first.actual}{more}; it was edited after the pipeline ran, so "
+            "nothing read from it can be trusted (restore it, or run `ratchet repro` and commit)"
+        )
+        self.mismatches = mismatches
+
+
+def describe(mismatch: Mismatch, where: str) -> str:
+    """One line for a committed output that differs from its record."""
+    return (
+        f"{mismatch.path} at {where}: dvc.lock records md5 {mismatch.expected} but the "
+        f"committed file hashes to {mismatch.actual} (edited after the pipeline ran)"
+    )
+
+
+def committed_mismatches(
+    repo: Path | str, rev: str | None, stages: dict[str, StageLock] | None = None
+) -> list[Mismatch]:
+    """Outputs of ``dvc.lock`` that git holds at ``rev`` (None: the work tree) and whose bytes
+    do not hash to the recorded value. Outputs git does not hold (DVC-cached) are not judged
+    here: :func:`verify_output` re-hashes those when they are read.
+
+    ``repo`` is the DVC root (it may be below the git top level); ``stages`` the parsed lock
+    at ``rev`` when the caller has it.
+    """
+    from mlratchet.dvclock import load_lock
+
+    root = Path(repo)
+    entries = [
+        entry
+        for stage in (load_lock(root, rev) if stages is None else stages).values()
+        for entry in stage.outs
+        if entry.md5 is not None
+    ]
+    if not entries:
+        return []
+    if rev is None:
+        return _workspace_mismatches(root, entries)
+    return _tree_mismatches(root, rev, entries)
+
+
+def _workspace_mismatches(root: Path, entries: list[Entry]) -> list[Mismatch]:
+    from mlratchet.gitio import run
+
+    paths = [entry.path for entry in entries]
+    proc = run(root, "ls-files", "-z", "--", *paths, check=False)
+    tracked = set(proc.stdout.decode("utf-8", "replace").split("\0")) - {""}
+    found = []
+    for entry in entries:
+        path = root / entry.path
+        held = entry.path in tracked or any(t.startswith(entry.path + "/") for t in tracked)
+        if not held or not path.exists() or path.is_symlink():
+            continue  # DVC-cached (or absent: the readers say so)
+        actual = md5_of(path, entry.hash_name)
+        if actual != entry.md5:
+            found.append(Mismatch(entry.path, str(entry.md5), actual))
+    return found
+
+
+def _tree_mismatches(root: Path, rev: str, entries: list[Entry]) -> list[Mismatch]:
+    from mlratchet.gitio import BlobReader, run
+
+    proc = run(root, "ls-tree", "-r", "-z", rev, "--", *[e.path for e in entries], check=False)
+    blobs: dict[str, str] = {}  # path relative to root -> blob sha (regular files only)
+    for record in proc.stdout.decode("utf-8", "replace").split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob" and parts[0] in ("100644", "100755"):
+            blobs[path] = parts[2]
+    if not blobs:
+        return []
+    found = []
+    with BlobReader(root) as reader:
+        for entry in entries:
+            if entry.is_dir:
+                prefix = entry.path.rstrip("/") + "/"
+                files = sorted((p, sha) for p, sha in blobs.items() if p.startswith(prefix))
+                if not files:
+                    continue
+                listing = [
+                    {
+                        "md5": bytes_md5(reader.read_object(sha) or b"", entry.hash_name),
+                        "relpath": p[len(prefix) :],
+                    }
+                    for p, sha in files
+                ]
+                payload = json.dumps(listing, sort_keys=True).encode("utf-8")
+                actual = hashlib.md5(payload, usedforsecurity=False).hexdigest() + ".dir"
+            elif entry.path in blobs:
+                data = reader.read_object(blobs[entry.path]) or b""
+                actual = bytes_md5(data, entry.hash_name)
+            else:
+                continue
+            if actual != entry.md5:
+                found.append(Mismatch(entry.path, str(entry.md5), actual))
+    return found
+
+
+def check_committed(
+    repo: Path | str, rev: str | None, where: str, stages: dict[str, StageLock] | None = None
+) -> None:
+    """Raise :class:`CommittedOutputError` (exit 3) if any committed output differs from
+    ``dvc.lock`` at ``rev``."""
+    found = committed_mismatches(repo, rev, stages)
+    if found:
+        raise CommittedOutputError(found, where)
 
 
 def check_entry(root: Path | str, entry: Entry) -> Mismatch | None:

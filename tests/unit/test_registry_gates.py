@@ -73,8 +73,8 @@ def test_all_gates_pass_and_the_table_names_each() -> None:
     table = rows(
         "staging",
         evidence(
-            {"model.val.auc": 0.75, "model.val.f1": 0.5},
-            incumbent={"model.val.auc": 0.74, "model.val.f1": 0.505},
+            {"model.val.auc": 0.75, "model.val.f1": 0.5, "model.val.loss": 0.2},
+            incumbent={"model.val.auc": 0.74, "model.val.f1": 0.505, "model.val.loss": 0.2},
         ),
     )
     assert [r.result for r in table.values()] == ["pass"] * 6
@@ -155,11 +155,28 @@ def test_stage_order_and_verified_fail_without_evidence() -> None:
 
 def test_non_finite_and_missing_metrics_fail() -> None:
     """A NaN metric fails the finite gate and its threshold; a missing one fails too."""
-    table = rows("staging", evidence({"model.val.auc": math.nan, "other": 1.0}))
+    full = {"model.val.f1": 0.5, "model.val.loss": 0.2}
+    table = rows("staging", evidence({"model.val.auc": math.nan, "other": 1.0, **full}))
     assert table["finite metrics"].result == "fail"
     assert table["finite metrics"].actual == "model.val.auc = NaN"
     assert table["model.val.auc"].result == "fail"
     assert rows("staging", evidence({"x": 1.0}))["model.val.auc"].actual == "missing"
+
+
+def test_null_absent_and_text_metrics_fail_the_finite_gate() -> None:
+    """A declared metric that is null (DVC's reading drops it: absent), or a number written as
+    text, fails the finite gate; a label that is text ("model": "hgb") does not."""
+    full = {"model.val.auc": 0.75, "model.val.f1": 0.5, "model.val.loss": 0.2}
+    assert rows("staging", evidence({**full, "model.name": "hgb"}))["finite metrics"].result == (
+        "pass"
+    )
+    absent = rows("staging", evidence({"model.val.auc": 0.75, "model.val.f1": 0.5}))
+    assert absent["finite metrics"].result == "fail"
+    assert absent["finite metrics"].actual == "model.val.loss = null (absent)"
+    text = rows("staging", evidence({**full, "model.val.loss": "0.2", "rows": "nan"}))
+    assert text["finite metrics"].result == "fail"
+    assert "model.val.loss = '0.2' (text, not a number)" in text["finite metrics"].actual
+    assert "rows = 'nan' (text, not a number)" in text["finite metrics"].actual
 
 
 def test_unreadable_metrics_fail_with_the_reason() -> None:

@@ -157,12 +157,18 @@ def compare(
     check: bool = False,
     policy_file: Path | None = None,
     rules: Mapping[str, MetricRule] | None = None,
+    check_records: bool | None = None,
 ) -> Comparison:
     """``ratchet metrics diff`` / ``ratchet params diff``, and the verdict with ``check``.
 
     The rules are ``rules`` if given, else read from ``policy_file``, else from ``params.yaml``
     at ``a_rev`` (the baseline: a change cannot loosen the rules it is judged by). With
     ``check`` and no rules, :class:`~mlratchet.errors.BadInputError` (exit 2).
+
+    ``check_records`` (default: ``check``): a metrics file that ``dvc.lock`` records as an
+    output but whose bytes at either side are not the recorded ones (edited after the run) is
+    :class:`~mlratchet.integrity.CommittedOutputError` (exit 3): a verdict is never drawn from
+    numbers the pipeline did not write.
     """
     a = resolve(repo, a_rev)
     b = resolve(repo, b_rev)
@@ -170,6 +176,9 @@ def compare(
     with snapshots(repo, [a, b]) as (old_snap, new_snap):
         old = _load(reader, old_snap, kind)
         new = _load(reader, new_snap, kind)
+        if (check if check_records is None else check_records) and kind == "metrics":
+            check_recorded(old_snap, old)
+            check_recorded(new_snap, new)
         if check and rules is None:
             rules = _rules(old_snap, policy_file)
     result = diff(old, new, with_unchanged=with_unchanged, where=(label(a), label(b)))
@@ -179,6 +188,38 @@ def compare(
 
         verdicts = tuple(judge(_flat(old, label(a)), _flat(new, label(b)), rules))
     return Comparison(kind, a, b, old, new, result, verdicts)
+
+
+def check_recorded(snap: Snapshot, files: Mapping[str, Any]) -> None:
+    """Raise :class:`~mlratchet.integrity.CommittedOutputError` (exit 3) if a file of ``files``
+    (read from ``snap``) is, or lies in, an output of ``snap``'s ``dvc.lock`` whose bytes are
+    not the ones the lock records. A snapshot without ``dvc.lock`` has nothing to check."""
+    from mlratchet.errors import BadInputError
+    from mlratchet.integrity import CommittedOutputError, committed_mismatches
+
+    if not files:
+        return
+    got = snap.read("dvc.lock")
+    if got is None:
+        return
+    from mlratchet.dvclock import parse_lock
+
+    try:
+        stages = parse_lock(got[0], f"dvc.lock at {snap.label}")
+    except BadInputError as exc:  # fail closed: nothing says these are the pipeline's numbers
+        from mlratchet.errors import IntegrityError
+
+        raise IntegrityError(
+            f"{exc}; so nothing tells whether the metrics at {snap.label} are the ones the "
+            "pipeline wrote"
+        ) from None
+    found = [
+        m
+        for m in committed_mismatches(snap.root.path, snap.sha, stages)
+        if any(path == m.path or path.startswith(m.path.rstrip("/") + "/") for path in files)
+    ]
+    if found:
+        raise CommittedOutputError(found, snap.label)
 
 
 def _rules(snap: Snapshot, policy_file: Path | None) -> dict[str, MetricRule]:

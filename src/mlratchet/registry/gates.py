@@ -202,18 +202,32 @@ def _unreadable(subject: Subject) -> str:
     return f"metrics of {subject.version} unreadable: {subject.metrics_error or 'no reader'}"
 
 
-def _finite_row(subject: Subject) -> GateRow:
-    required = "no metric is NaN or Inf"
+def _numeric_text(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _finite_row(subject: Subject, declared: tuple[str, ...] = ()) -> GateRow:
+    """No metric is NaN, Inf, null, or a number written as a string; and every metric the
+    policy declares is there (a null is dropped by DVC's reading, so it shows as absent)."""
+    required = "no metric is NaN, Inf, null or text"
     metrics = subject.metrics
     if metrics is None:
         return GateRow("finite metrics", required, _unreadable(subject), "fail")
-    bad = []
+    bad = [f"{key} = null (absent)" for key in declared if metrics.get(key) is None]
     count = 0
     for key, value in metrics.items():
         if ":" in key and key.split(":", 1)[1] in metrics:
             continue  # the same value under its short key
         if value is None:
             bad.append(f"{key} = null")
+            continue
+        if isinstance(value, str):
+            if _numeric_text(value) or key in declared:
+                bad.append(f"{key} = {value!r} (text, not a number)")
             continue
         number = _number(value)
         if number is None:
@@ -326,7 +340,7 @@ def evaluate(
     if gates.contract:
         rows.append(_contract_row(artifact, policy.registry[artifact].contract, evidence))
     if gates.finite_metrics:
-        rows.append(_finite_row(evidence.candidate))
+        rows.append(_finite_row(evidence.candidate, tuple(policy.metrics)))
     for key, bound in gates.thresholds.items():
         rows.append(_threshold_row(key, bound, evidence.candidate))
     if gates.compare:

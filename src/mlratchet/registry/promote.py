@@ -48,6 +48,7 @@ from mlratchet.registry.gates import (
     flat_metrics,
     stage_policy,
 )
+from mlratchet.registry.published import check_published
 from mlratchet.registry.state import (
     ArtifactState,
     RegistryState,
@@ -70,6 +71,7 @@ from mlratchet.registry.tags import (
     registration_tag,
     tagger_ident,
 )
+from mlratchet.reproduce.lockcheck import require_lock
 
 LOCK_FILE = "mlratchet-registry.lock"
 LOCK_TIMEOUT_SECONDS = 30.0
@@ -195,8 +197,12 @@ def _resolve_commit(root: Path, rev: str) -> str:
     return resolved.sha
 
 
-def _verify_model(root: Path, artifact: str, commit: str) -> tuple[str, str, str]:
+def _verify_model(root: Path, artifact: str, commit: str, what: str) -> tuple[str, str, str]:
     """Re-hash the artifact at ``commit``: (path, md5, where its bytes were read).
+
+    First, the commit's ``dvc.lock`` must hold (:func:`~mlratchet.reproduce.lockcheck.
+    require_lock`: not stale, not cut short, its committed outputs unedited), else exit 3 and
+    ``what`` is refused.
 
     At HEAD with the file in the work tree, the work-tree file must match (a modified model is
     exit 3 even if the cache is intact); otherwise the bytes are found and re-hashed by
@@ -205,6 +211,7 @@ def _verify_model(root: Path, artifact: str, commit: str) -> tuple[str, str, str
     """
     from mlratchet.integrity import verify_entry, verify_output
 
+    require_lock(root, commit, what)
     declared = declared_artifact(root, artifact, commit)
     entry = artifact_entry(root, declared, commit)
     if commit == head(root) and (root / entry.path).exists():
@@ -212,6 +219,19 @@ def _verify_model(root: Path, artifact: str, commit: str) -> tuple[str, str, str
         return entry.path, str(entry.md5), "workspace"
     verified = verify_output(root, entry.path, commit)
     return entry.path, verified.md5, "workspace" if verified.in_workspace else "cache"
+
+
+def _check_recorded(root: Path, commit: str, metrics: Mapping[str, Any]) -> None:
+    """The metrics files read at ``commit`` are the bytes its ``dvc.lock`` records (exit 3)."""
+    from mlratchet.integrity import CommittedOutputError, committed_mismatches
+
+    try:
+        found = committed_mismatches(root, commit)
+    except BadInputError:
+        return  # no dvc.lock at that commit: lineage says so, the lock check refuses it
+    found = [m for m in found if any(p == m.path or p.startswith(m.path + "/") for p in metrics)]
+    if found:
+        raise CommittedOutputError(found, commit[:7])
 
 
 def _wait_for_clock(root: Path, state: RegistryState, artifact: str) -> tuple[str, int]:
@@ -419,7 +439,9 @@ def register(
     check_artifact_name(name)
     _check_clean(root)
     commit = _resolve_commit(root, rev)
-    _path, md5, _where = _verify_model(root, name, commit)
+    path, md5, _where = _verify_model(root, name, commit, f"registering {name}")
+    if push:
+        check_published(root, remote, commit, path)
     state = load_state(root)
     _check_consistent(state, name)
     artifact = state.artifact(name)
@@ -511,7 +533,8 @@ def _subject(
         lineage = {}
     try:
         metrics = reader(root, commit)
-    except BadInputError as exc:
+        _check_recorded(root, commit, metrics)
+    except (BadInputError, IntegrityError) as exc:
         return Subject(version, commit, None, str(exc), lineage), None
     return Subject(version, commit, flat_metrics(metrics), outputs=lineage), metrics
 
@@ -529,7 +552,13 @@ class _Candidate:
 
 
 def _choose(
-    root: Path, state: RegistryState, name: str, version: str | None, rev: str | None
+    root: Path,
+    state: RegistryState,
+    name: str,
+    version: str | None,
+    rev: str | None,
+    *,
+    what: str,
 ) -> _Candidate:
     """The candidate, its model re-hashed against dvc.lock (exit 3 on a mismatch)."""
     artifact = state.artifact(name)
@@ -546,12 +575,12 @@ def _choose(
     else:
         commit = _resolve_commit(root, rev or "HEAD")
         found = artifact.at_commit(commit) if artifact else None
-    verified = _verify_model(root, name, commit)
+    verified = _verify_model(root, name, commit, what)
     if found is None and artifact is not None:
         found = same_bytes(root, state, name, verified[1], commit)  # these bytes are that version
         if found is not None:  # judged at that version's own commit, re-hashed there
             commit = found.commit
-            verified = _verify_model(root, name, commit)
+            verified = _verify_model(root, name, commit, what)
     if found is not None and not found.active:
         raise BadInputError(f"{name}: version {found.version} was deregistered")
     path, model_md5, checked_in = verified
@@ -689,12 +718,11 @@ def promote(
     check_stage_name(stage)
     policy, source = _policy(root, policy_file)
     stage_policy(policy, name, stage, source)
-    if not dry_run:
-        _check_clean(root)
+    _check_clean(root)  # a dry run gives the real verdict, so it refuses what the run refuses
     state = load_state(root)
     _check_consistent(state, name)
     artifact = state.artifact(name)
-    candidate = _choose(root, state, name, version, rev)
+    candidate = _choose(root, state, name, version, rev, what=f"promoting {name} to {stage}")
     incumbent = artifact.stages.get(stage) if artifact else None
     reg_tag = None if candidate.state else registration_tag(name, candidate.version)
 
@@ -719,6 +747,8 @@ def promote(
         event = artifact.stage_events[stage] if artifact else None
         return result("already", None, tag=event.tag if event else None)
 
+    if push:
+        check_published(root, remote, candidate.commit, candidate.path)
     declared = policy.registry.get(name)
     contract = declared.contract if declared is not None else None
     evidence, metrics = _evidence(root, candidate, incumbent, read_metrics, contract)

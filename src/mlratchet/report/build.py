@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from mlratchet.dvclock import raw_stages
-from mlratchet.errors import RatchetError
+from mlratchet.errors import IntegrityError, RatchetError
 from mlratchet.gitio import BlobReader
 from mlratchet.metrics.source import Root, find_root
 from mlratchet.report.charts import resample
@@ -226,13 +226,25 @@ def _metrics_diff(
 
     try:
         if not rules.rules:
-            comparison = compare(repo, old, new, kind="metrics")
+            comparison = compare(repo, old, new, kind="metrics", check_records=True)
         elif judge_as_cli and rules.from_base:
             comparison = compare(repo, old, new, kind="metrics", check=True)
         else:
             comparison = compare(repo, old, new, kind="metrics", check=True, rules=rules.rules)
     except RatchetError as exc:
-        return MetricsDiff(old, new, {}, None, (), (), 0, None, note=rules.note, error=str(exc))
+        return MetricsDiff(
+            old,
+            new,
+            {},
+            None,
+            (),
+            (),
+            0,
+            None,
+            note=rules.note,
+            error=str(exc),
+            integrity=isinstance(exc, IntegrityError),
+        )
     if comparison.verdicts is None:
         return MetricsDiff(
             old, new, comparison.diff, None, (), (), 0, None, note=rules.error or rules.note

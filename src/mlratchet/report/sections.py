@@ -56,6 +56,7 @@ class MetricsDiff:
     rules_from: str | None  # where the rules were read
     note: str | None = None  # e.g. "base declares no rules: judged by head's"
     error: str | None = None  # why the comparison could not be made
+    integrity: bool = False  # the error is a file that is not what dvc.lock records (fails)
 
     @property
     def failed(self) -> bool:
@@ -419,7 +420,7 @@ class Report:
 def _metrics_check(diff: MetricsDiff) -> Check:
     name = "metrics"
     if diff.error is not None:
-        return Check(name, "not run", diff.error)
+        return Check(name, "failed" if diff.integrity else "not run", diff.error)
     if diff.status is None:
         return Check(name, "not run", diff.note or "no ratchet.metrics rules")
     if diff.failed:

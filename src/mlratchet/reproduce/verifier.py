@@ -10,7 +10,9 @@ Order of work, cheapest refusal first:
 
 1. the revision and its ``dvc.lock`` (unknown revision, no lock: exit 2);
 2. the lock against its own ``dvc.yaml``, params and git-tracked dependencies, with DVC's
-   own loader in the sandbox (a stale or hand-edited lock: exit 3, before running anything);
+   own loader in the sandbox, and the committed outputs (metrics, plots data) against the
+   lock's hashes (a stale or hand-edited lock, or an output edited after the run: exit 3,
+   before running anything; :mod:`mlratchet.reproduce.lockcheck`);
 3. inputs the pipeline does not produce (``dvc add``-ed data, imports, frozen stages' outputs)
    are fetched read-only from the user's DVC cache, else from the DVC remote, and re-hashed
    (integrity on read);
@@ -421,6 +423,7 @@ def verify(
     from mlratchet import gitio, notes, revs
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import deferred_sigint
+    from mlratchet.reproduce.lockcheck import quick_problems
 
     start = time.perf_counter()
     git_root = gitio.toplevel(repo)
@@ -438,7 +441,9 @@ def verify(
             "run the pipeline and commit dvc.lock"
         )
     committed = parse_lock(lock_bytes, f"{lock_path} at {rev}")
-    stale = malformed_hashes(lock_bytes)  # DVC itself would crash on these
+    # Hashes DVC would crash on, and committed outputs edited after the run (a re-run cannot
+    # see those: it rewrites the file), before anything runs.
+    stale = quick_problems(dvc_root, sha, lock_bytes, rev)
     checks: list[StageCheck] = []
     workdir: str | None = None
     if not stale:

@@ -161,13 +161,18 @@ def test_no_policy_for_the_artifact_or_stage_is_bad_input(project: Path) -> None
 
 
 def test_policy_comes_from_head_not_the_work_tree(project: Path) -> None:
-    """An uncommitted, laxer policy is ignored by --dry-run: the committed gates apply."""
+    """An uncommitted, laxer policy is never used: --dry-run refuses the dirty tree (exit 4)
+    as the real run does, and once it is stashed the committed gates apply."""
     set_policy(
         project,
         "registry:\n  fd:\n    stages:\n"
         "      - {name: staging, verified: true, contract: false, finite_metrics: false}\n",
     )
     gen(project, {"ratchet.yaml": (project / "ratchet.yaml").read_text().replace("true", "false")})
+    code, _, err = invoke(project, "promote", "fd", "--to", "staging", "--dry-run")
+    assert code == 4
+    assert "uncommitted changes (ratchet.yaml)" in err
+    git(project, "stash")
     code, out, _ = invoke(project, "promote", "fd", "--to", "staging", "--dry-run")
     assert code == 1
     assert "no verify record" in out
@@ -350,7 +355,9 @@ def test_a_nan_metric_fails_the_finite_gate(project: Path) -> None:
 
     from helpers import commit_all, dvc
 
-    gen(project, {"params.yaml": "train:\n  quality: .nan\n"})
+    # A NaN in the metrics (a NaN *param* would always look changed to DVC: NaN != NaN).
+    train = (project / "train.py").read_text()
+    gen(project, {"train.py": train.replace('{"auc": quality', '{"auc": float("nan")')})
     dvc(project, "repro", "-q")
     commit_all(project, "a broken model")
     set_policy(project, METRIC_POLICY)

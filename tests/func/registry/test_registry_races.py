@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from registry_project import commits, env_with, gto, ratchet, tags
 
-from helpers import git
+from helpers import dvc, git
 from mlratchet.registry import promote as registry
 from mlratchet.registry.state import load_state
 from mlratchet.registry.tags import parse_tag_name
@@ -76,14 +76,19 @@ def test_concurrent_promotions_never_overwrite(project: Path, rounds: int) -> No
 
 @pytest.fixture
 def clones(project: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A bare remote of the project and two clones of it (each with the DVC cache)."""
+    """A bare remote of the project and two clones of it (each with the DVC cache), and a
+    DVC remote holding every version's model (``--push`` requires it)."""
     remote = tmp_path / "remote.git"
+    store = str(tmp_path / "dvc-store")
     git(tmp_path, "clone", "-q", "--bare", str(project), str(remote))
+    dvc(project, "remote", "add", "--local", "-d", "store", store)
+    dvc(project, "push", "-q", "--all-commits")
     made = []
     for name in ("alice", "bob"):
         clone = tmp_path / name
         git(tmp_path, "clone", "-q", str(remote), str(clone))
         shutil.copytree(project / ".dvc" / "cache", clone / ".dvc" / "cache")
+        dvc(clone, "remote", "add", "--local", "-d", "store", store)
         made.append(clone)
     return remote, made[0], made[1]
 
