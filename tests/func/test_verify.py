@@ -142,19 +142,32 @@ def test_nondeterministic_stage_is_caught_and_named(clean: Path) -> None:
     assert without_notes(snapshot(clean)) == without_notes(before)
 
 
-def test_edited_output_hash_of_a_leaf_stage_differs(clean: Path) -> None:
-    """A hand-edited hash that nothing else records is only caught by re-running: exit 1."""
+def test_edited_output_hash_of_a_leaf_stage_is_caught_before_running(clean: Path) -> None:
+    """A hand-edited hash of a git-tracked leaf output no longer matches the committed file:
+    exit 3 before anything runs, naming the file and both hashes."""
     lock = (clean / "dvc.lock").read_text()
     entry = json.loads(ratchet(clean, "verify", "--json").stdout)["stages"][2]["outputs"][0]
     forged = "f" * 32
     gen(clean, {"dvc.lock": lock.replace(entry["expected"], forged)})
     commit_all(clean, "forged metric hash")
+    proc = ratchet(clean, "verify")
+    assert proc.returncode == 3, proc.stderr
+    assert entry["path"] in proc.stderr and forged in proc.stderr
+    assert entry["expected"] in proc.stderr
+    assert "running" not in proc.stderr
+
+
+def test_forged_committed_output_is_not_reproduced_ok(clean: Path) -> None:
+    """A committed output edited by hand (the lock untouched) is exit 3: the re-run would
+    rewrite the file and match dvc.lock, so verify checks the committed bytes first."""
+    entry = json.loads(ratchet(clean, "verify", "--json").stdout)["stages"][2]["outputs"][0]
+    path = clean / entry["path"]
+    path.write_bytes(path.read_bytes() + b" ")
+    commit_all(clean, "a better number, by hand")
     data = json.loads(ratchet(clean, "verify", "--json").stdout)
-    report = next(s for s in data["stages"] if s["stage"] == "report")
-    assert report["status"] == "differs"
-    assert report["outputs"][0]["expected"] == forged
-    assert report["outputs"][0]["actual"] == entry["expected"]
-    assert ratchet(clean, "verify").returncode == 1
+    assert data["ok"] is False and data["verdict"] == "stale"
+    assert any(entry["path"] in line and "edited after" in line for line in data["stale"])
+    assert ratchet(clean, "verify").returncode == 3
 
 
 def test_edited_hash_of_a_consumed_output_is_a_stale_lock(clean: Path) -> None:
