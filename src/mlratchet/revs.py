@@ -4,7 +4,9 @@ Every command that takes a revision resolves it here, so a new kind of reference
 place. Registry references are GTO's shortcuts: ``flight-delay#production`` is the commit of the
 version now in that stage, ``flight-delay@v1.2.0`` the commit registered as that version,
 ``flight-delay@latest`` the greatest registered version. (A stage assignment tag such as
-``flight-delay#production#3`` is a plain git tag and resolves as one.)
+``flight-delay#production#3`` is a plain git tag and resolves as one.) A stage the registry
+audit finds inconsistent (a moved or future-dated assignment...) is refused: exit 3, as
+``ratchet registry get`` refuses it.
 """
 
 from __future__ import annotations

@@ -53,24 +53,56 @@ def show(ref: str | None, repo: Path, as_json: bool, as_md: bool) -> int:
     """Show the registry, an artifact (NAME), or a version (NAME@vX.Y.Z, NAME#STAGE).
 
     Without REF: each artifact, its latest version and the version in each stage. With a
-    version: its events and the model card of each of its promotions.
+    version: its events and the model card of each of its promotions. A stage whose tags the
+    audit finds inconsistent (moved, re-dated, future-dated...) is marked, and the exit code is 3;
+    NAME#STAGE of such a stage is refused (exit 3).
     """
-    from mlratchet.registry.card import render_markdown
     from mlratchet.registry.views import show as show_view
 
     view = show_view(repo, ref)
     if as_json:
         echo_json(view)
-        return 0
+    else:
+        _render_show(view, as_md)
+    return _inconsistent_exit(view)
+
+
+def _inconsistent_exit(view: Any) -> int:
+    """One red line per stage the audit finds unreliable, and exit 3; else 0."""
+    from mlratchet.registry.audit import describe_inconsistency
+
+    if view["kind"] == "registry":
+        marked = [(a["name"], a["inconsistent"]) for a in view["artifacts"]]
+    elif view["kind"] == "artifact":
+        marked = [(view["artifact"]["name"], view["artifact"]["inconsistent"])]
+    else:
+        marked = [(view["artifact"], view["inconsistent"])]
+    lines = [describe_inconsistency(n, s, f) for n, stages in marked for s, f in stages.items()]
+    for line in lines:
+        fail(line)
+    return 3 if lines else 0
+
+
+_MARK = " (inconsistent)"
+
+
+def _render_show(view: Any, as_md: bool) -> None:
+    from mlratchet.registry.card import render_markdown
+
     if view["kind"] == "registry":
         stages: list[str] = []
         for art in view["artifacts"]:
             stages += [s for s in art["stages"] if s not in stages]
         rows = [
             [
-                art["name"] + (" (deprecated)" if art["deprecated"] else ""),
+                art["name"]
+                + (" (deprecated)" if art["deprecated"] else "")
+                + (_MARK if art["inconsistent"] else ""),
                 art["latest"]["version"] if art["latest"] else None,
-                *[_version_in(art["stages"].get(s)) for s in stages],
+                *[
+                    _marked(_version_in(art["stages"].get(s)), s in art["inconsistent"])
+                    for s in stages
+                ],
             ]
             for art in view["artifacts"]
         ]
@@ -78,13 +110,14 @@ def show(ref: str | None, repo: Path, as_json: bool, as_md: bool) -> int:
         if not rows:
             note("no artifacts: nothing registered and none declared in dvc.yaml")
     elif view["kind"] == "artifact":
+        bad = view["artifact"]["inconsistent"]
         rows = [
             [
                 v["version"],
                 v["commit"][:7],
                 v["registered_at"],
-                ", ".join(v["stages"]),
-                ", ".join(v["holds"]),
+                _stage_list(v["stages"], bad),
+                _stage_list(v["holds"], bad),
             ]
             for v in view["versions"]
         ]
@@ -93,11 +126,12 @@ def show(ref: str | None, repo: Path, as_json: bool, as_md: bool) -> int:
             note(f"{view['artifact']['name']}: no version registered yet")
     else:
         version = view["version"]
+        bad = view["inconsistent"]
         if not as_md:
             click.echo(
                 f"{view['artifact']} {version['version']} at {version['commit']}\n"
-                f"in stages: {', '.join(version['stages']) or '-'}; "
-                f"holds: {', '.join(version['holds']) or '-'}\n"
+                f"in stages: {_stage_list(version['stages'], bad) or '-'}; "
+                f"holds: {_stage_list(version['holds'], bad) or '-'}\n"
             )
             rows = [
                 [e["timestamp"], e["event"], e["stage"], e["tag"], e["author"]]
@@ -108,11 +142,20 @@ def show(ref: str | None, repo: Path, as_json: bool, as_md: bool) -> int:
             click.echo(render_markdown(card))
         if not view["cards"]:
             note("no model card: this version was never promoted by `ratchet promote`")
-    return 0
 
 
 def _version_in(ref: Any) -> str | None:
     return ref["version"] if ref else None
+
+
+def _marked(cell: str | None, inconsistent: bool) -> str | None:
+    """A table cell, marked when the audit finds its stage unreliable."""
+    return (cell or "?") + _MARK if inconsistent else cell
+
+
+def _stage_list(stages: Sequence[str], bad: Any) -> str:
+    """Stage names, comma-separated, the ones the audit finds unreliable marked."""
+    return ", ".join(s + _MARK if s in bad else s for s in stages)
 
 
 def _echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], as_md: bool) -> None:

@@ -14,18 +14,26 @@ tag object rather than the ref's. The audit reports, per tag:
 - ``not-a-commit``: a registry tag pointing at something other than a commit;
 - ``malformed``: a tag in an artifact's namespace (``NAME@...``, ``NAME#...``) that is not GTO's
   format, so GTO ignores it.
+
+The :data:`BLOCKING` findings can change which version GTO says is in a stage. Everything that
+resolves a stage applies them, through :func:`check_stage`: promotion, ``registry get``,
+``registry show`` and the revision ``NAME#STAGE`` refuse a stage that a blocking finding
+concerns (a stage named by one of the tags involved; a tag that is no stage assignment --
+a registration, deregistration or deprecation -- concerns every stage). Where the audit cannot
+tell which of two tags was moved (``date-order``, ``duplicate-counter``), it blames both.
 """
 
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypedDict
 
+from mlratchet.errors import IntegrityError
 from mlratchet.registry.state import RegistryState, TagRecord, iso_time, load_state
-from mlratchet.registry.tags import artifact_in_tag
+from mlratchet.registry.tags import artifact_in_tag, parse_tag_name
 
 #: The findings that can change which version GTO says is in a stage: promotion refuses them.
 BLOCKING: frozenset[str] = frozenset(
@@ -54,6 +62,7 @@ class FindingJSON(TypedDict):
     tag: str
     artifact: str
     detail: str
+    related: list[str]  # the other tags involved (the other side of an order, a duplicate...)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,27 @@ class Finding:
     tag: str
     artifact: str
     detail: str
+    related: tuple[str, ...] = ()  # the other tags involved: either may be the culprit
+
+    @property
+    def blocking(self) -> bool:
+        """Whether the finding can change which version GTO says is in a stage."""
+        return self.kind in BLOCKING
+
+    def stages(self) -> frozenset[str] | None:
+        """The stages whose answer the finding makes unreliable; None: every stage."""
+        stages: set[str] = set()
+        for name in (self.tag, *self.related):
+            parsed = parse_tag_name(name)
+            if parsed is None or parsed.stage is None:
+                return None  # a (de)registration or deprecation: which versions are active
+            stages.add(parsed.stage)
+        return frozenset(stages)
+
+    def concerns(self, stage: str) -> bool:
+        """Whether the finding can change which version is in ``stage``."""
+        stages = self.stages()
+        return self.blocking and (stages is None or stage in stages)
 
     def to_json(self) -> FindingJSON:
         """The finding as a JSON object."""
@@ -72,6 +102,7 @@ class Finding:
             "tag": self.tag,
             "artifact": self.artifact,
             "detail": self.detail,
+            "related": list(self.related),
         }
 
 
@@ -115,15 +146,16 @@ def _date_order(artifact: str, records: list[TagRecord]) -> Iterable[Finding]:
         if r.annotated and r.time is not None and r.parsed and r.parsed.counter is not None
     ]
     for counter, time, record in dated:
-        later = [(t, o.name, o) for c, t, o in dated if c > counter and t < time]
+        later = sorted((t, o.name, o) for c, t, o in dated if c > counter and t < time)
         if later:
-            first = min(later)[2]
+            first = later[0][2]
             yield Finding(
                 "date-order",
                 record.name,
                 artifact,
                 f"counter {counter} but dated {_when(record)}, after {first.name} "
                 f"(a higher counter, dated {_when(first)}); was it moved or re-dated?",
+                tuple(name for _t, name, _o in later),
             )
 
 
@@ -143,6 +175,7 @@ def _tag_findings(record: TagRecord, artifact: str, now: float) -> Iterable[Find
             record.name,
             artifact,
             f"the tag object is named {record.tag_name!r}; GTO reads that name",
+            (record.tag_name or "",),
         )
     if record.target_type != "commit":
         yield Finding(
@@ -169,6 +202,7 @@ def _duplicates(artifact: str, records: list[TagRecord]) -> Iterable[Finding]:
                 record.name,
                 artifact,
                 f"counter {counter} is also used by {seen[counter]}",
+                (seen[counter],),
             )
         else:
             seen[counter] = record.name
@@ -244,4 +278,55 @@ def findings_for(
     )
 
 
-__all__ = ["AuditReport", "Finding", "audit", "audit_tags", "findings_for"]
+def stage_findings(report: AuditReport, artifact: str, stage: str) -> tuple[Finding, ...]:
+    """The blocking findings that make the version in ``stage`` of ``artifact`` unreliable."""
+    return tuple(f for f in report.findings if f.artifact == artifact and f.concerns(stage))
+
+
+def describe_inconsistency(artifact: str, stage: str, findings: Sequence[FindingJSON]) -> str:
+    """One line: the stage, the first offending tag(s), what is wrong, and where to look."""
+    first = findings[0]
+    tags = ", ".join([first["tag"], *first["related"][:2]])
+    if len(first["related"]) > 2:  # name at most three tags
+        tags += ", ..."
+    more = f" (+{len(findings) - 1} more finding(s))" if len(findings) > 1 else ""
+    return (
+        f"{artifact}#{stage}: the registry is inconsistent for stage {stage} of {artifact}: "
+        f"{first['kind']} ({tags}): {first['detail']}{more}; which version is in {stage} "
+        "cannot be trusted: see `ratchet registry audit`"
+    )
+
+
+class StageInconsistentError(IntegrityError):
+    """A stage's assignment history contradicts itself (exit 3): see ``ratchet registry audit``."""
+
+    def __init__(self, artifact: str, stage: str, findings: Sequence[Finding]) -> None:
+        super().__init__(describe_inconsistency(artifact, stage, [f.to_json() for f in findings]))
+        self.artifact = artifact
+        self.stage = stage
+        self.findings = tuple(findings)
+
+
+def check_stage(
+    state: RegistryState, artifact: str, stage: str, *, now: float | None = None
+) -> None:
+    """Refuse (:class:`StageInconsistentError`, exit 3) a stage the audit finds unreliable.
+
+    Cheap: it audits the tags already read into ``state`` and reads nothing more.
+    """
+    found = stage_findings(audit_tags(state, (artifact,), now=now), artifact, stage)
+    if found:
+        raise StageInconsistentError(artifact, stage, found)
+
+
+__all__ = [
+    "AuditReport",
+    "Finding",
+    "StageInconsistentError",
+    "audit",
+    "audit_tags",
+    "check_stage",
+    "describe_inconsistency",
+    "findings_for",
+    "stage_findings",
+]

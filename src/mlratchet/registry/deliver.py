@@ -7,7 +7,9 @@ or are fetched from the DVC remote (credentials from the environment), then re-h
 that match the registry's record are written, atomically. Anything else is exit 3 and no file.
 
 This is what ``dvc artifacts get . NAME --stage STAGE`` does, plus the checks it leaves out (it
-trusts the remote's bytes and knows nothing of the promotion's record).
+trusts the remote's bytes and knows nothing of the promotion's record). A stage whose tags the
+audit finds inconsistent (a moved or future-dated assignment) is refused before anything is read
+(exit 3): see :func:`mlratchet.registry.audit.check_stage`.
 """
 
 from __future__ import annotations

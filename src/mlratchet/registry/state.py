@@ -448,7 +448,13 @@ def parse_shortcut(text: str) -> Shortcut | None:
 
 
 def find_shortcut(state: RegistryState, shortcut: Shortcut) -> VersionState:
-    """The version a registry reference names; bad input (exit 2) saying why if none."""
+    """The version a registry reference names; bad input (exit 2) saying why if none.
+
+    A stage whose assignment history the audit finds inconsistent (a moved, re-dated or
+    future-dated tag...) is refused: :class:`~mlratchet.registry.audit.StageInconsistentError`
+    (exit 3), as ``ratchet registry audit`` and ``ratchet promote`` refuse it. Every command that
+    resolves ``NAME#STAGE`` comes through here.
+    """
     artifact = state.artifact(shortcut.artifact)
     if artifact is None:
         raise BadInputError(
@@ -456,6 +462,9 @@ def find_shortcut(state: RegistryState, shortcut: Shortcut) -> VersionState:
             "(ratchet registry show lists them)"
         )
     if shortcut.stage:
+        from mlratchet.registry.audit import check_stage  # audit builds on this module
+
+        check_stage(state, artifact.name, shortcut.stage)
         found = artifact.stages.get(shortcut.stage)
         if found is None:
             raise BadInputError(

@@ -4,6 +4,10 @@
 latest version and the version in each stage. With an artifact name: its versions. With a
 registry reference (``NAME@vX.Y.Z``, ``NAME#STAGE``): that version, its events and the model
 cards of its promotions. ``history``: every event, oldest first.
+
+Each artifact carries ``inconsistent``: the stages whose version the audit's blocking findings
+make unreliable (a moved, re-dated or future-dated assignment...), each with those findings.
+The CLI marks them and exits 3; ``show NAME#STAGE`` of such a stage is refused (exit 3).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Literal, TypedDict
 
 from mlratchet.errors import BadInputError
 from mlratchet.metrics.source import find_root
+from mlratchet.registry.audit import AuditReport, FindingJSON, audit_tags, stage_findings
 from mlratchet.registry.card import ModelCard, split_message
 from mlratchet.registry.state import (
     ArtifactState,
@@ -51,6 +56,7 @@ class ArtifactSummary(TypedDict):
     deprecated: bool
     latest: VersionRef | None
     stages: dict[str, StageRef | None]
+    inconsistent: dict[str, list[FindingJSON]]  # stage -> the findings that make it unreliable
 
 
 class VersionSummary(TypedDict):
@@ -103,6 +109,7 @@ class VersionView(TypedDict):
     kind: Literal["version"]
     artifact: str
     version: VersionSummary
+    inconsistent: dict[str, list[FindingJSON]]  # of the stages it is in or holds
     events: list[EventJSON]
     cards: list[ModelCard]  # newest promotion first
 
@@ -137,8 +144,25 @@ def _stage_ref(artifact: ArtifactState, stage: str) -> StageRef | None:
     }
 
 
+def _inconsistent(
+    report: AuditReport, name: str, stages: list[str]
+) -> dict[str, list[FindingJSON]]:
+    """The stages (those listed, and those the findings name) the audit finds unreliable."""
+    named = [s for f in report.findings if f.artifact == name for s in f.stages() or ()]
+    found = {}
+    for stage in sorted({*stages, *named}):
+        findings = stage_findings(report, name, stage)
+        if findings:
+            found[stage] = [f.to_json() for f in findings]
+    return found
+
+
 def _summary(
-    name: str, artifact: ArtifactState | None, declared: bool, stage_order: list[str]
+    name: str,
+    artifact: ArtifactState | None,
+    declared: bool,
+    stage_order: list[str],
+    report: AuditReport,
 ) -> ArtifactSummary:
     stages = list(stage_order)
     if artifact is not None:
@@ -151,6 +175,7 @@ def _summary(
         "deprecated": bool(artifact and artifact.deprecated),
         "latest": {"version": latest.version, "commit": latest.commit} if latest else None,
         "stages": {s: _stage_ref(artifact, s) if artifact else None for s in stages},
+        "inconsistent": _inconsistent(report, name, stages),
     }
 
 
@@ -188,10 +213,12 @@ def event_json(event: Event) -> EventJSON:
 def _overview(root: Path, state: RegistryState) -> RegistryView:
     declared, stage_order = _declared(root)
     names = sorted(set(state.artifacts) | set(declared))
+    report = audit_tags(state, declared)
     return {
         "kind": "registry",
         "artifacts": [
-            _summary(n, state.artifact(n), n in declared, stage_order.get(n, [])) for n in names
+            _summary(n, state.artifact(n), n in declared, stage_order.get(n, []), report)
+            for n in names
         ],
     }
 
@@ -214,13 +241,14 @@ def show(repo: Path | str, ref: str | None = None) -> RegistryView | ArtifactVie
         if artifact is None and ref not in declared:
             raise BadInputError(f"{ref}: no such artifact in the registry or in dvc.yaml")
         versions = [_version_summary(artifact, v) for v in artifact.versions] if artifact else []
+        report = audit_tags(state, declared)
         return {
             "kind": "artifact",
-            "artifact": _summary(ref, artifact, ref in declared, stage_order.get(ref, [])),
+            "artifact": _summary(ref, artifact, ref in declared, stage_order.get(ref, []), report),
             "versions": versions,
         }
     state = load_state(root, messages=True)
-    version = find_shortcut(state, shortcut)
+    version = find_shortcut(state, shortcut)  # an inconsistent NAME#STAGE: exit 3 here
     artifact = state.artifacts[shortcut.artifact]
     cards = []
     for event in reversed(version.events):
@@ -228,10 +256,14 @@ def show(repo: Path | str, ref: str | None = None) -> RegistryView | ArtifactVie
             _, card = split_message(event.message)
             if card is not None:
                 cards.append(card)
+    summary = _version_summary(artifact, version)
+    own = [*summary["stages"], *summary["holds"]]
+    inconsistent = _inconsistent(audit_tags(state), artifact.name, own)
     return {
         "kind": "version",
         "artifact": artifact.name,
-        "version": _version_summary(artifact, version),
+        "version": summary,
+        "inconsistent": {s: f for s, f in inconsistent.items() if s in own},
         "events": [event_json(e) for e in version.events],
         "cards": cards,
     }

@@ -30,6 +30,7 @@ def test_show_lists_declared_artifacts_before_any_tag(project: Path) -> None:
         "deprecated": False,
         "latest": None,
         "stages": {"staging": None, "production": None},
+        "inconsistent": {},
     }
 
 
