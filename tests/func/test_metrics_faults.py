@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from helpers import commit_all, gen, git
+from helpers import commit_all, gen
 from mlratchet.cli.group import cli
 
 STAGE = (
@@ -53,7 +52,7 @@ def outside(tmp_path: Path) -> Path:
 def test_workspace_symlink_out_of_the_project_is_refused(repo: Path, outside: Path) -> None:
     """A metrics file that is a symlink to a file outside the project: exit 5, not printed."""
     (repo / "metrics.json").unlink()
-    os.symlink(outside, repo / "metrics.json")
+    (repo / "metrics.json").symlink_to(outside)
     result = invoke(repo, "metrics", "show", "--json")
     assert result.exit_code == 5, result.output
     assert "stolen" not in result.output
@@ -67,7 +66,7 @@ def test_workspace_symlink_out_of_the_project_is_refused(repo: Path, outside: Pa
 def test_committed_symlink_out_of_the_project_is_refused(repo: Path, outside: Path) -> None:
     """At a revision, a blob of mode 120000 leading out of the project is refused (exit 5)."""
     (repo / "metrics.json").unlink()
-    os.symlink(outside, repo / "metrics.json")
+    (repo / "metrics.json").symlink_to(outside)
     head = commit_all(repo, "link out")[:7]
     for args, where in (
         (("metrics", "show", "--rev", "HEAD"), f"HEAD ({head})"),
@@ -84,7 +83,7 @@ def test_params_symlink_out_of_the_project_is_refused(repo: Path, outside: Path)
     target = outside.with_name("params.yaml")
     target.write_text("lr: 0.5\npassword: hunter2\n", encoding="utf-8")
     (repo / "params.yaml").unlink()
-    os.symlink(target, repo / "params.yaml")
+    (repo / "params.yaml").symlink_to(target)
     result = invoke(repo, "params", "diff", "HEAD")
     assert result.exit_code == 5, result.output
     assert "hunter2" not in result.output
@@ -95,7 +94,7 @@ def test_committed_symlink_inside_the_project_is_followed(repo: Path) -> None:
     """A committed relative symlink to a file in the repository reads that file's metrics."""
     gen(repo, {"real/metrics.json": '{"auc": 0.9}'})
     (repo / "metrics.json").unlink()
-    os.symlink("real/metrics.json", repo / "metrics.json")
+    (repo / "metrics.json").symlink_to("real/metrics.json")
     commit_all(repo, "link in")
     for rev in ("HEAD", "workspace"):
         result = invoke(repo, "metrics", "show", "--json", "--rev", rev)
@@ -107,7 +106,7 @@ def test_committed_symlink_inside_the_project_is_followed(repo: Path) -> None:
 def test_committed_relative_symlink_escaping_is_refused(repo: Path) -> None:
     """A committed link whose relative target climbs out of the project is refused at HEAD."""
     (repo / "metrics.json").unlink()
-    os.symlink("../../etc/passwd", repo / "metrics.json")
+    (repo / "metrics.json").symlink_to("../../etc/passwd")
     commit_all(repo, "link up")
     result = invoke(repo, "metrics", "show", "--rev", "HEAD")
     assert result.exit_code == 5, result.output
