@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from helpers import commit_all, gen
+from helpers import commit_all, dvc, gen
 from mlratchet.cli.group import cli
 
 STAGE = (
@@ -111,3 +112,73 @@ def test_committed_relative_symlink_escaping_is_refused(repo: Path) -> None:
     result = invoke(repo, "metrics", "show", "--rev", "HEAD")
     assert result.exit_code == 5, result.output
     assert "is a symlink to ../../etc/passwd" in result.stderr
+
+
+# -- 2. missing files and cache misses ----------------------------------------------------------
+
+LOCK = (
+    "schema: '2.0'\nstages:\n  train:\n    cmd: echo\n    outs:\n    - path: metrics.json\n"
+    "      hash: md5\n      md5: 0123456789abcdef0123456789abcdef\n      size: 2\n"
+)
+
+
+def test_uncached_metrics_missing_from_work_tree_says_repro(repo: Path) -> None:
+    """A `cache: false` metrics file gone from the work tree: missing, git-tracked, repro it."""
+    gen(repo, {"dvc.lock": LOCK})
+    commit_all(repo, "lock")
+    (repo / "metrics.json").unlink()
+    result = invoke(repo, "metrics", "show")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: metrics.json at workspace: no such file; it is missing from the work tree, and "
+        "it is git-tracked (`cache: false`), not DVC-cached, so `dvc pull` cannot bring it; run "
+        "`ratchet repro` (or `git checkout -- metrics.json`)"
+    )
+
+
+DIR_STAGE = (
+    "stages:\n"
+    "  evaluate:\n"
+    "    cmd: python write.py\n"
+    "    deps: [write.py]\n"
+    "    outs: [eval]\n"
+    "metrics: [eval/metrics.json]\n"
+)
+WRITE = (
+    "import os\nos.makedirs('eval', exist_ok=True)\nopen('eval/metrics.json', 'w').write('{}')\n"
+)
+
+
+@pytest.fixture
+def dir_repo(tmp_repo: Path) -> tuple[Path, str]:
+    """A metrics file inside a DVC-cached directory output, committed, then the cache emptied."""
+    gen(tmp_repo, {"dvc.yaml": DIR_STAGE, "write.py": WRITE})
+    dvc(tmp_repo, "repro", "-q")
+    head = commit_all(tmp_repo, "eval")
+    shutil.rmtree(tmp_repo / ".dvc" / "cache")
+    shutil.rmtree(tmp_repo / "eval")
+    return tmp_repo, head[:7]
+
+
+def test_cache_miss_names_the_file_and_its_directory_output(dir_repo: tuple[Path, str]) -> None:
+    """A cache miss of a file in a directory output names the file, then the directory."""
+    repo, _head = dir_repo
+    result = invoke(repo, "metrics", "show")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: eval/metrics.json at workspace is in the DVC-cached directory output eval, "
+        "which is not in the local cache; run `dvc pull`"
+    )
+
+
+def test_cache_miss_at_a_revision_says_how_to_fetch_that_revision(
+    dir_repo: tuple[Path, str],
+) -> None:
+    """At a commit, the fix fetches that commit's data (`dvc pull` there), not the work tree's."""
+    repo, head = dir_repo
+    result = invoke(repo, "metrics", "show", "--rev", "HEAD")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().endswith(
+        f"not in the local cache; run `dvc pull` after `git checkout {head}`, "
+        "or `dvc fetch --all-commits`"
+    )
