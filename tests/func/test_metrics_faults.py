@@ -182,3 +182,34 @@ def test_cache_miss_at_a_revision_says_how_to_fetch_that_revision(
         f"not in the local cache; run `dvc pull` after `git checkout {head}`, "
         "or `dvc fetch --all-commits`"
     )
+
+
+# -- 3. an unreachable remote -------------------------------------------------------------------
+
+
+def test_verify_with_unreachable_remote_names_the_remote(tmp_repo: Path, tmp_path: Path) -> None:
+    """An input in no cache, the remote unreachable: the remote (name, URL) is named, not
+    "not on the remote"."""
+    store = tmp_path / "unmounted" / "store"
+    gen(
+        tmp_repo,
+        {
+            "data.txt": "hello\n",
+            "count.py": "open('n.txt', 'w').write(str(len(open('data.txt').read())))\n",
+            "dvc.yaml": (
+                "stages:\n  count:\n    cmd: python count.py\n    deps: [count.py, data.txt]\n"
+                "    outs: [n.txt]\n"
+            ),
+        },
+    )
+    dvc(tmp_repo, "add", "-q", "data.txt")
+    dvc(tmp_repo, "repro", "-q")
+    dvc(tmp_repo, "remote", "add", "-d", "store", str(store))
+    commit_all(tmp_repo, "pipeline")
+    shutil.rmtree(tmp_repo / ".dvc" / "cache")
+    result = invoke(tmp_repo, "verify")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"the DVC remote 'store' ({store}) could not be reached: no such directory" in result.stderr
+    )
+    assert "nor on the remote" not in result.stderr
