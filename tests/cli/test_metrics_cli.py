@@ -309,7 +309,7 @@ def test_outside_git_is_exit_2(tmp_path: Path) -> None:
     """A directory outside any git repository: exit 2 naming it."""
     result = CliRunner().invoke(cli, ["metrics", "show", "-R", str(tmp_path)])
     assert result.exit_code == 2
-    assert "not inside a git repository" in result.stderr
+    assert f"not a git repository: {tmp_path.resolve()}" in result.stderr
 
 
 @pytest.mark.parametrize("path", ["../secret.json", "/etc/passwd"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from helpers import commit_all, dvc, gen
+from helpers import commit_all, dvc, gen, git
 from mlratchet.cli.group import cli
 
 STAGE = (
@@ -213,3 +213,49 @@ def test_verify_with_unreachable_remote_names_the_remote(tmp_repo: Path, tmp_pat
         f"the DVC remote 'store' ({store}) could not be reached: no such directory" in result.stderr
     )
     assert "nor on the remote" not in result.stderr
+
+
+# -- 4. outside git, shallow clones -------------------------------------------------------------
+
+NOT_A_REPO = "(run inside a git repository, or git init)"
+
+
+@pytest.mark.parametrize(
+    "args", [("metrics", "diff"), ("params", "diff"), ("metrics", "show"), ("metrics", "history")]
+)
+def test_outside_git_says_not_a_git_repository(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Outside any git repository: exit 2 `not a git repository: PATH`, not `unknown revision`."""
+    result = invoke(tmp_path, *args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        f"error: not a git repository: {tmp_path.resolve()} {NOT_A_REPO}"
+    )
+
+
+@pytest.fixture
+def shallow(repo: Path, tmp_path: Path) -> Path:
+    """A depth-1 clone of a repository with two commits."""
+    gen(repo, {"metrics.json": '{"auc": 0.9}'})
+    commit_all(repo, "better")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", repo.as_uri(), str(clone))
+    return clone
+
+
+def test_shallow_clone_missing_revision_says_unshallow(shallow: Path) -> None:
+    """A revision beyond a shallow clone's history: exit 2, the clone is shallow, unshallow."""
+    result = invoke(shallow, "metrics", "diff", "HEAD~1")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: unknown revision 'HEAD~1': the clone is shallow; run `git fetch --unshallow` "
+        "(or check out with fetch-depth: 0)"
+    )
+
+
+def test_shallow_history_says_where_it_is_cut(shallow: Path) -> None:
+    """`metrics history` in a shallow clone says on stderr that the history stops there."""
+    head = git(shallow, "rev-parse", "--short=7", "HEAD")
+    result = invoke(shallow, "metrics", "history")
+    assert result.exit_code == 0, result.output
+    assert f"history stops at {head}: the clone is shallow" in result.stderr
+    assert head in result.stdout

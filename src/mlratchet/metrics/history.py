@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlratchet.errors import BadInputError
-from mlratchet.gitio import BlobReader, run
+from mlratchet.gitio import SHALLOW_HINT, BlobReader, run, shallow_boundary
 from mlratchet.metrics.collect import LazyOutputs, MissingFileError, Reader
 from mlratchet.metrics.parse import metrics_flat, parse_text
 from mlratchet.metrics.source import (
@@ -67,6 +67,14 @@ class History:
     points: tuple[Point, ...]
     columns: tuple[Column, ...]  # the selected metrics, by name
     selected: bool = False  # whether columns were chosen (else: every metric of the history)
+    cut_at: str | None = None  # the oldest commit listed, when a shallow clone cut history there
+
+    @property
+    def note(self) -> str | None:
+        """What to tell about the history's extent: where a shallow clone cut it."""
+        if self.cut_at is None:
+            return None
+        return f"history stops at {self.cut_at[:7]}: {SHALLOW_HINT}"
 
     @property
     def errors(self) -> list[tuple[str, str, str]]:
@@ -187,7 +195,10 @@ def history(
         flats: dict[tuple[str, str], dict[str, Any]] = {}
         points = [_point(commit, items, contents, flats) for commit, items in plans]
     points.reverse()
-    return History(tuple(points), _select(points, metrics), selected=bool(metrics))
+    cut_at = (
+        commits[-1].sha if commits and commits[-1].sha in shallow_boundary(root.git_top) else None
+    )
+    return History(tuple(points), _select(points, metrics), selected=bool(metrics), cut_at=cut_at)
 
 
 #: A commit's metrics files: path -> the key of its bytes (blob sha, or "md5:..." for a file
