@@ -259,3 +259,55 @@ def test_shallow_history_says_where_it_is_cut(shallow: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"history stops at {head}: the clone is shallow" in result.stderr
     assert head in result.stdout
+
+
+# -- 5. secrets in params -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def secret_repo(repo: Path) -> Path:
+    """Params with a password, a token, a key and a masked-by-policy host, changed in the work
+    tree."""
+    gen(
+        repo,
+        {
+            "params.yaml": "lr: 0.1\ndb:\n  password: hunter2\n  host: db.internal\n"
+            "api_token: t0k\nkey: 1234\n",
+            "ratchet.yaml": "params:\n  mask: ['db.host']\n",
+        },
+    )
+    commit_all(repo, "secrets")
+    gen(
+        repo,
+        {
+            "params.yaml": "lr: 0.2\ndb:\n  password: swordfish\n  host: db2.internal\n"
+            "api_token: t1k\nkey: 5678\n"
+        },
+    )
+    return repo
+
+
+LEAKS = ("hunter2", "swordfish", "t0k", "t1k", "1234", "5678", "db.internal", "db2.internal")
+
+
+@pytest.mark.parametrize("fmt", [(), ("--md",), ("--json",)])
+def test_params_diff_masks_secrets(secret_repo: Path, fmt: tuple[str, ...]) -> None:
+    """`params diff` (table, --md, --json) prints `***` for secret-looking and masked keys."""
+    result = invoke(secret_repo, "params", "diff", *fmt)
+    assert result.exit_code == 0, result.output
+    assert not [leak for leak in LEAKS if leak in result.stdout], result.stdout
+    assert "***" in result.stdout
+    assert "0.2" in result.stdout  # an ordinary param is shown
+    if fmt == ("--json",):
+        changes = json.loads(result.stdout)["params.yaml"]
+        assert changes["db.password"] == {"old": "***", "new": "***"}
+        assert changes["key"] == {"old": "***", "new": "***"}  # no numeric diff either
+
+
+def test_report_params_section_masks_secrets(secret_repo: Path) -> None:
+    """The report's params section (Markdown and JSON) masks the same keys."""
+    for fmt in ((), ("--json",)):
+        result = invoke(secret_repo, "report", "--base", "HEAD", *fmt)
+        assert result.exit_code in (0, 1), result.output
+        assert not [leak for leak in LEAKS if leak in result.stdout], result.stdout
+        assert "***" in result.stdout
