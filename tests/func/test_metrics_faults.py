@@ -311,3 +311,18 @@ def test_report_params_section_masks_secrets(secret_repo: Path) -> None:
         assert result.exit_code in (0, 1), result.output
         assert not [leak for leak in LEAKS if leak in result.stdout], result.stdout
         assert "***" in result.stdout
+
+
+# -- 6. a report where no check ran -------------------------------------------------------------
+
+
+def test_report_without_checks_claims_no_pass(repo: Path) -> None:
+    """No check ran: the report says nothing was judged (clean Markdown) and its JSON ok is null."""
+    markdown = invoke(repo, "report", "--base", "HEAD")
+    assert markdown.exit_code == 0, markdown.output
+    assert "No check ran: nothing was judged." in markdown.stdout
+    assert ".**." not in markdown.stdout
+    assert "not a pass" in markdown.stderr
+    data = json.loads(invoke(repo, "report", "--base", "HEAD", "--json").stdout)
+    assert data["ok"] is None
+    assert {c["state"] for c in data["checks"]} == {"not run"}
