@@ -52,16 +52,48 @@ def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
     return run(repo, *args, input=input).stdout.decode("utf-8", errors="replace").rstrip("\n")
 
 
+#: What to do when a revision is missing because the clone is shallow.
+SHALLOW_HINT = (
+    "the clone is shallow; run `git fetch --unshallow` (or check out with fetch-depth: 0)"
+)
+
+
+def not_a_repository(path: Path | str) -> BadInputError:
+    """The error for a directory outside any git repository (exit 2)."""
+    return BadInputError(
+        f"not a git repository: {Path(path).resolve()} (run inside a git repository, or git init)"
+    )
+
+
 def toplevel(path: Path | str = ".") -> Path:
     """The root of the git work tree containing ``path``."""
     proc = run(path, "rev-parse", "--show-toplevel", check=False)
     if proc.returncode != 0:
-        raise BadInputError(f"{Path(path).resolve()}: not inside a git repository")
+        raise not_a_repository(path)
     return Path(proc.stdout.decode().strip())
 
 
+def is_shallow(repo: Path | str) -> bool:
+    """Whether ``repo`` is a shallow clone (its history is cut at some commits)."""
+    proc = run(repo, "rev-parse", "--is-shallow-repository", check=False)
+    return proc.stdout.decode().strip() == "true"
+
+
+def shallow_boundary(repo: Path | str) -> frozenset[str]:
+    """The commits of a shallow clone whose parents were not fetched (empty in a full clone)."""
+    if not is_shallow(repo):
+        return frozenset()
+    where = Path(git(repo, "rev-parse", "--git-path", "shallow"))
+    path = where if where.is_absolute() else Path(repo) / where
+    try:
+        return frozenset(path.read_text(encoding="ascii").split())
+    except OSError:
+        return frozenset()
+
+
 def rev_parse(repo: Path | str, rev: str) -> str:
-    """The full sha of the commit ``rev`` names; an unknown revision is bad input."""
+    """The full sha of the commit ``rev`` names; an unknown revision is bad input, which says
+    when the directory is no git repository or the clone is too shallow to hold ``rev``."""
     if rev.startswith("-"):
         raise BadInputError(f"unknown revision {rev!r}")
     proc = run(
@@ -74,6 +106,10 @@ def rev_parse(repo: Path | str, rev: str) -> str:
         check=False,
     )
     if proc.returncode != 0:
+        if run(repo, "rev-parse", "--git-dir", check=False).returncode != 0:
+            raise not_a_repository(repo)
+        if is_shallow(repo):
+            raise BadInputError(f"unknown revision {rev!r}: {SHALLOW_HINT}")
         raise BadInputError(f"unknown revision {rev!r}")
     return proc.stdout.decode().strip()
 

@@ -31,6 +31,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlratchet.dvclock import Entry, StageLock
 from mlratchet.errors import BadInputError, IntegrityError
@@ -309,3 +310,30 @@ def verify_output(repo: Path | str, path: str, rev: str | None = None) -> Verifi
             fix="the cache is corrupted: delete that object and run `dvc pull`",
         )
     return VerifiedOutput(entry.path, entry.md5, cached, in_workspace=False)
+
+
+def unreachable_remote(dvc_repo: Any, remote: str | None = None) -> str | None:
+    """Why the DVC remote ``remote`` (the default one when None) cannot be reached, or None when
+    it answers; a fetch that brought nothing then says "unreachable", not "not on the remote".
+
+    ``dvc_repo`` is an open :class:`dvc.repo.Repo`. A remote answers when listing its root does
+    not fail; a local remote whose directory does not exist (an unmounted share) does not.
+    """
+    config = dvc_repo.config
+    name = remote or (config.get("core") or {}).get("remote")
+    if not name:
+        return "no DVC remote is configured; add one: dvc remote add -d NAME URL"
+    url = ((config.get("remote") or {}).get(name) or {}).get("url", "?")
+    try:
+        store = dvc_repo.cloud.get_remote(name)
+        if not store.fs.exists(store.path) and store.fs.protocol == "local":
+            reason = "no such directory"
+        else:
+            return None
+    except Exception as exc:  # any failure to list the remote is "unreachable"
+        lines = str(exc).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+    return (
+        f"the DVC remote {name!r} ({url}) could not be reached: {reason}; check its URL, the "
+        "network and the credentials (dvc remote list; dvc remote modify)"
+    )

@@ -26,6 +26,8 @@ base of a diff, HEAD for a promotion), so a change cannot loosen the rules it is
       trusted_types: [mypackage.MyTransformer]
     ct:                              # continuous training (docs/continuous.md)
       refresh: ["dvc update data/raw.dvc"]
+    params:                          # how params are shown (docs/policy.md)
+      mask: ["db.*", "*_dsn"]        # values printed as *** (besides secret-looking keys)
 """
 
 from __future__ import annotations
@@ -284,10 +286,20 @@ class CtPolicy:
 
 
 @dataclass(frozen=True)
+class ParamsPolicy:
+    """``params``: how params are shown. ``mask``: fnmatch patterns of dotted key paths or key
+    names whose values print as ``***`` (beyond the keys that look like secrets, see
+    :mod:`mlratchet.secrets`)."""
+
+    mask: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole ``ratchet.yaml``."""
 
     metrics: dict[str, MetricRule] = field(default_factory=dict)
+    params: ParamsPolicy = field(default_factory=ParamsPolicy)
     registry: dict[str, ArtifactPolicy] = field(default_factory=dict)
     monitor: MonitorPolicy = field(default_factory=MonitorPolicy)
     models: ModelsPolicy = field(default_factory=ModelsPolicy)

@@ -203,13 +203,13 @@ def _commit_broken(repo: Path, files: dict[str, str]) -> str:
         (
             ("metrics", "diff", "HEAD", "HEAD~1"),
             {"commit": "1", "rm": "metrics.json"},
-            "error: metrics.json at HEAD ({head}): no such file; it is declared in dvc.yaml "
-            "but was not committed",
+            "error: metrics.json at HEAD ({head}): no such file; it is git-tracked "
+            "(`cache: false`), not DVC-cached, and was not committed there",
         ),
         (
             ("metrics", "diff"),
             {"rm": "metrics.json"},
-            "error: metrics.json at workspace: no such file; run `dvc repro`",
+            "error: metrics.json at workspace: no such file; it is missing from the work tree",
         ),
         (
             ("params", "diff"),
@@ -285,7 +285,7 @@ def test_errors_exit_2_with_one_line(
 
 
 def test_cached_metric_not_in_cache_says_dvc_pull(repo: Path) -> None:
-    """A DVC-cached metrics file whose bytes are not in the local cache: exit 2, run dvc pull."""
+    """A DVC-cached metrics file not in the local cache at a commit: exit 2, pull that commit."""
     gen(
         repo,
         {
@@ -301,7 +301,7 @@ def test_cached_metric_not_in_cache_says_dvc_pull(repo: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         f"error: cached.json at HEAD ({head}) is DVC-cached and not in the local cache; "
-        "run `dvc pull`"
+        f"run `dvc pull` after `git checkout {head}`, or `dvc fetch --all-commits`"
     )
 
 
@@ -309,7 +309,7 @@ def test_outside_git_is_exit_2(tmp_path: Path) -> None:
     """A directory outside any git repository: exit 2 naming it."""
     result = CliRunner().invoke(cli, ["metrics", "show", "-R", str(tmp_path)])
     assert result.exit_code == 2
-    assert "not inside a git repository" in result.stderr
+    assert f"not a git repository: {tmp_path.resolve()}" in result.stderr
 
 
 @pytest.mark.parametrize("path", ["../secret.json", "/etc/passwd"])

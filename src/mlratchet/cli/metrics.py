@@ -202,6 +202,8 @@ def history(
         click.echo(history_csv(hist), nl=False)
     elif plot_file is None:
         click.echo(history_table(hist, precision), nl=False)
+    if hist.note:
+        note(hist.note)
     for sha, _path, message in hist.errors:
         fail(f"{sha[:7]}: {message}")
     return 2 if hist.errors else 0

@@ -22,7 +22,7 @@ from mlratchet.revs import Revision, resolve
 
 if TYPE_CHECKING:  # the verdict's imports are paid only by --check
     from mlratchet.metrics.verdict import Verdict
-    from mlratchet.policy import MetricRule
+    from mlratchet.policy import MetricRule, Policy
 
 FILL = "-"
 Kind = Literal["metrics", "params"]
@@ -181,7 +181,10 @@ def compare(
             check_recorded(new_snap, new)
         if check and rules is None:
             rules = _rules(old_snap, policy_file)
+        masks = _masks(old_snap, new_snap, policy_file) if kind == "params" else None
     result = diff(old, new, with_unchanged=with_unchanged, where=(label(a), label(b)))
+    if masks is not None:
+        result = _masked(result, masks)
     verdicts = None
     if check and rules is not None:
         from mlratchet.metrics.verdict import judge
@@ -222,19 +225,51 @@ def check_recorded(snap: Snapshot, files: Mapping[str, Any]) -> None:
         raise CommittedOutputError(found, snap.label)
 
 
-def _rules(snap: Snapshot, policy_file: Path | None) -> dict[str, MetricRule]:
-    from mlratchet.errors import BadInputError
+def _policy(snap: Snapshot, policy_file: Path | None) -> tuple[Policy, str]:
+    """The policy in ``policy_file``, else in ``ratchet.yaml`` at ``snap``; and its source."""
     from mlratchet.policy import POLICY_FILE, load_policy, parse_policy
     from mlratchet.yamlio import parse_yaml
 
     if policy_file is not None:
-        source = str(policy_file)
-        policy = load_policy(policy_file)
-    else:
-        source = f"{POLICY_FILE} at {snap.label}"
-        got = snap.read(POLICY_FILE)
-        data = parse_yaml(got[0].decode("utf-8", "replace"), source) if got else {}
-        policy = parse_policy(data, source)
+        return load_policy(policy_file), str(policy_file)
+    source = f"{POLICY_FILE} at {snap.label}"
+    got = snap.read(POLICY_FILE)
+    data = parse_yaml(got[0].decode("utf-8", "replace"), source) if got else {}
+    return parse_policy(data, source), source
+
+
+def _masks(old: Snapshot, new: Snapshot, policy_file: Path | None) -> tuple[str, ...]:
+    """The ``params.mask`` patterns of both sides' policies: masking more is the safe side."""
+    patterns = [
+        *_policy(old, policy_file)[0].params.mask,
+        *_policy(new, policy_file)[0].params.mask,
+    ]
+    return tuple(dict.fromkeys(patterns))
+
+
+def _masked(result: DiffResult, patterns: tuple[str, ...]) -> DiffResult:
+    """``result`` with the values of secret-looking keys as ``***`` (and no numeric diff)."""
+    from mlratchet.secrets import is_secret, mask
+
+    out: DiffResult = {}
+    for path, changes in result.items():
+        out[path] = {}
+        for key, change in changes.items():
+            if not is_secret(key, patterns):
+                out[path][key] = change
+                continue
+            hidden = Change()
+            for side in ("old", "new"):
+                if side in change:
+                    hidden[side] = mask(key, change[side], patterns)
+            out[path][key] = hidden
+    return out
+
+
+def _rules(snap: Snapshot, policy_file: Path | None) -> dict[str, MetricRule]:
+    from mlratchet.errors import BadInputError
+
+    policy, source = _policy(snap, policy_file)
     if not policy.metrics:
         raise BadInputError(
             f"--check: {source} declares no rules under metrics:; add them "

@@ -33,15 +33,29 @@ PARAMS_FILE = "params.yaml"
 ParseCache = dict[tuple[str, str, str], Any]
 
 
+def fetch_hint(sha: str | None) -> str:
+    """How to bring a revision's DVC-cached data into the local cache: ``dvc pull`` for the
+    work tree; for a commit, at that commit (``dvc fetch`` has no ``--rev``) or for them all."""
+    if sha is None:
+        return "run `dvc pull`"
+    return f"run `dvc pull` after `git checkout {sha[:7]}`, or `dvc fetch --all-commits`"
+
+
 class NotInCacheError(BadInputError):
     """A DVC-cached metrics or params file whose bytes are not in the local cache (exit 2)."""
 
-    def __init__(self, path: str, where: str) -> None:
-        super().__init__(
-            f"{path} at {where} is DVC-cached and not in the local cache; run `dvc pull`"
+    def __init__(
+        self, path: str, where: str, *, sha: str | None = None, directory: str | None = None
+    ) -> None:
+        what = (
+            f"is in the DVC-cached directory output {directory}, which is"
+            if directory and directory != path
+            else "is DVC-cached and"
         )
+        super().__init__(f"{path} at {where} {what} not in the local cache; {fetch_hint(sha)}")
         self.path = path
         self.where = where
+        self.directory = directory
 
 
 class MissingFileError(BadInputError):
@@ -60,11 +74,22 @@ class Declared:
     metrics: tuple[str, ...]  # repo-relative paths, in DVC's order, without duplicates
     params: dict[str, tuple[str, ...]]  # params file -> key paths (none: the whole file)
     locks: tuple[str, ...] = field(default=())  # the dvc.lock next to each dvc.yaml
+    uncached: frozenset[str] = field(default=frozenset())  # outputs with `cache: false` (git's)
 
 
 def _norm(*parts: str) -> str:
     path = posixpath.normpath(posixpath.join(*parts))
     return "" if path == "." else path
+
+
+def _uncached_hint(path: str, sha: str | None) -> str:
+    if sha is None:
+        return (
+            "it is missing from the work tree, and it is git-tracked (`cache: false`), not "
+            f"DVC-cached, so `dvc pull` cannot bring it; run `ratchet repro` "
+            f"(or `git checkout -- {path}`)"
+        )
+    return "it is git-tracked (`cache: false`), not DVC-cached, and was not committed there"
 
 
 class EscapingPathError(RefusedError):
@@ -96,16 +121,20 @@ def _has_template(value: Any) -> bool:
     return False
 
 
-def _stage_metrics(dvcfile: str, where: str, name: str, stage: dict[str, Any]) -> list[str]:
+def _stage_metrics(
+    dvcfile: str, where: str, name: str, stage: dict[str, Any]
+) -> list[tuple[str, bool]]:
+    """A stage's metrics outputs as (path relative to wdir, whether DVC caches it)."""
     items = stage.get("metrics") or []
     if not isinstance(items, list):
         raise _bad(dvcfile, where, f"stage {name!r}: `metrics` must be a list")
     out = []
     for item in items:
         if isinstance(item, str):
-            out.append(item)
+            out.append((item, True))
         elif isinstance(item, dict) and len(item) == 1 and isinstance(next(iter(item)), str):
-            out.append(next(iter(item)))
+            path, flags = next(iter(item.items()))
+            out.append((path, not (isinstance(flags, dict) and flags.get("cache") is False)))
         else:
             raise _bad(dvcfile, where, f"stage {name!r}: bad `metrics` entry {item!r}")
     return out
@@ -153,6 +182,7 @@ def declared(  # noqa: PLR0912 - one pass over dvc.yaml's few shapes reads best 
     """Collect the metrics and params files that ``snap``'s ``dvc.yaml`` files declare."""
     where = snap.label
     metrics: list[str] = []
+    uncached: set[str] = set()
     top_metrics: list[str] = []
     params: list[tuple[str, list[str]]] = []
     top_params: list[tuple[str, list[str]]] = []
@@ -182,10 +212,10 @@ def declared(  # noqa: PLR0912 - one pass over dvc.yaml's few shapes reads best 
             if not isinstance(wdir, str):
                 raise _bad(dvcfile, where, f"stage {name!r}: `wdir` must be a string")
             stage_dir = _norm(base, wdir)
-            metrics.extend(
-                _inside(_norm(stage_dir, p), dvcfile, where)
-                for p in _stage_metrics(dvcfile, where, name, stage)
-            )
+            for rel, cached in _stage_metrics(dvcfile, where, name, stage):
+                metrics.append(_inside(_norm(stage_dir, rel), dvcfile, where))
+                if not cached:
+                    uncached.add(metrics[-1])
             params.extend(
                 (_inside(_norm(stage_dir, file), dvcfile, where), keys)
                 for file, keys in _stage_params(dvcfile, where, name, stage)
@@ -209,6 +239,7 @@ def declared(  # noqa: PLR0912 - one pass over dvc.yaml's few shapes reads best 
         metrics=tuple(dict.fromkeys([*metrics, *top_metrics])),
         params={file: tuple(keys) for file, keys in merged},
         locks=tuple(locks),
+        uncached=frozenset(uncached),
     )
 
 
@@ -335,10 +366,13 @@ class Reader:
                 out.append(path)
         return list(dict.fromkeys(out))
 
-    def _manifest(self, snap: Snapshot, path: str, entry: Entry) -> list[dict[str, Any]]:
-        """The ``.dir`` listing of a DVC-cached directory: ``[{"md5", "relpath"}, ...]``."""
+    def _manifest(
+        self, snap: Snapshot, path: str, entry: Entry, file: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The ``.dir`` listing of a DVC-cached directory: ``[{"md5", "relpath"}, ...]``
+        (``file``: the file below it being read, which a cache miss names)."""
         try:
-            listing = json.loads(self._cached_bytes(snap, path, entry))
+            listing = json.loads(self._cached_bytes(snap, path, entry, file))
             if not all(isinstance(i, dict) and "relpath" in i for i in listing):
                 raise TypeError
         except (ValueError, TypeError):
@@ -350,7 +384,9 @@ class Reader:
     def _dir_listing(self, snap: Snapshot, path: str, entry: Entry) -> list[str]:
         return sorted(str(item["relpath"]) for item in self._manifest(snap, path, entry))
 
-    def _cached_bytes(self, snap: Snapshot, path: str, entry: Entry) -> bytes:
+    def _cached_bytes(
+        self, snap: Snapshot, path: str, entry: Entry, file: str | None = None
+    ) -> bytes:
         if not entry.md5:
             raise MissingFileError(
                 path, snap.label, "dvc.lock records no hash for it (run `dvc repro`)"
@@ -358,7 +394,9 @@ class Reader:
         try:
             data = cache_path(snap.root.path, entry).read_bytes()
         except FileNotFoundError:
-            raise NotInCacheError(path, snap.label) from None
+            if file is not None:
+                raise NotInCacheError(file, snap.label, sha=snap.sha, directory=path) from None
+            raise NotInCacheError(path, snap.label, sha=snap.sha) from None
         except OSError as exc:
             raise BadInputError(
                 f"{path} at {snap.label}: cannot read the DVC cache: {exc.strerror}"
@@ -373,15 +411,18 @@ class Reader:
                 )
         return data
 
-    def _in_dir_output(self, snap: Snapshot, path: str, outs: Mapping[str, Entry]) -> Entry | None:
+    def _in_dir_output(
+        self, snap: Snapshot, path: str, outs: Mapping[str, Entry]
+    ) -> tuple[Entry, str] | None:
+        """The entry of a file below a DVC-cached directory output, and that directory."""
         parent = posixpath.dirname(path)
         while parent:
             entry = outs.get(parent)
             if entry is not None and entry.is_dir:
                 rel = path[len(parent) + 1 :]
-                for item in self._manifest(snap, parent, entry):
+                for item in self._manifest(snap, parent, entry, path):
                     if item.get("relpath") == rel:
-                        return Entry(path, item.get("md5"), None, None, entry.hash_name)
+                        return Entry(path, item.get("md5"), None, None, entry.hash_name), parent
                 return None
             parent = posixpath.dirname(parent)
         return None
@@ -391,11 +432,20 @@ class Reader:
         got = snap.read(path)
         if got is not None:
             return got
-        entry = outs.get(path)
+        if path in self.declared(snap).uncached:
+            raise MissingFileError(path, snap.label, _uncached_hint(path, snap.sha))
+        entry, directory = outs.get(path), None
         if entry is None:
-            entry = self._in_dir_output(snap, path, outs)
+            found = self._in_dir_output(snap, path, outs)
+            if found is not None:
+                entry, directory = found
         if entry is not None and not entry.is_dir:
-            return self._cached_bytes(snap, path, entry), f"md5:{entry.md5}"
+            try:
+                return self._cached_bytes(snap, path, entry), f"md5:{entry.md5}"
+            except NotInCacheError:
+                if directory is None:
+                    raise
+                raise NotInCacheError(path, snap.label, sha=snap.sha, directory=directory) from None
         if snap.sha is None:
             hint = "run `dvc repro` (or `dvc pull`) to produce it"
         else:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from mlratchet.errors import BadInputError
-from mlratchet.gitio import BlobReader, run
+from mlratchet.gitio import SHALLOW_HINT, BlobReader, run, shallow_boundary
 from mlratchet.metrics.collect import LazyOutputs, MissingFileError, Reader
 from mlratchet.metrics.parse import metrics_flat, parse_text
 from mlratchet.metrics.source import (
+    SYMLINK_MODE,
     Root,
     TreeSnapshot,
     find_root,
@@ -66,6 +67,14 @@ class History:
     points: tuple[Point, ...]
     columns: tuple[Column, ...]  # the selected metrics, by name
     selected: bool = False  # whether columns were chosen (else: every metric of the history)
+    cut_at: str | None = None  # the oldest commit listed, when a shallow clone cut history there
+
+    @property
+    def note(self) -> str | None:
+        """What to tell about the history's extent: where a shallow clone cut it."""
+        if self.cut_at is None:
+            return None
+        return f"history stops at {self.cut_at[:7]}: {SHALLOW_HINT}"
 
     @property
     def errors(self) -> list[tuple[str, str, str]]:
@@ -86,7 +95,7 @@ class _Commit:
     sha: str
     time: int
     tags: tuple[str, ...]
-    changes: tuple[tuple[str, str | None], ...]  # (path, new blob sha or None if deleted)
+    changes: tuple[tuple[str, str | None, bool], ...]  # (path, new blob or None, is a symlink)
 
 
 def _log_args(repo: Path | str, rev_range: str | None) -> list[str]:
@@ -134,7 +143,7 @@ def _parse_log(out: bytes, prefix: str) -> list[_Commit]:
                     continue
                 path = path[len(prefix) :]
             gone = status.startswith(b"D") or new_mode in (b"160000", b"000000")
-            changes.append((path, None if gone else new.decode()))
+            changes.append((path, None if gone else new.decode(), new_mode == SYMLINK_MODE))
         commits.append(_Commit(sha.decode(), int(time), tags, tuple(changes)))
     return commits
 
@@ -186,7 +195,10 @@ def history(
         flats: dict[tuple[str, str], dict[str, Any]] = {}
         points = [_point(commit, items, contents, flats) for commit, items in plans]
     points.reverse()
-    return History(tuple(points), _select(points, metrics), selected=bool(metrics))
+    cut_at = (
+        commits[-1].sha if commits and commits[-1].sha in shallow_boundary(root.git_top) else None
+    )
+    return History(tuple(points), _select(points, metrics), selected=bool(metrics), cut_at=cut_at)
 
 
 #: A commit's metrics files: path -> the key of its bytes (blob sha, or "md5:..." for a file
@@ -197,13 +209,15 @@ _Plan = list[tuple[str, "str | BadInputError"]]
 def _plan(root: Root, reader: Reader, commits: list[_Commit]) -> list[tuple[_Commit, _Plan]]:
     """Oldest first: which blob each commit's metrics files are, from its tree (no reads but
     the few ``dvc.yaml`` and ``dvc.lock`` versions)."""
-    state = ls_tree(root, commits[-1].sha)
+    links: set[str] = set()
+    state = ls_tree(root, commits[-1].sha, links)
     dvcfiles = {p for p in state if is_dvcfile(p)}
     plans = []
     with BlobReader(root.git_top) as blobs:
         for i, commit in enumerate(reversed(commits)):
             if i:
-                for path, sha in commit.changes:
+                for path, sha, is_link in commit.changes:
+                    (links.add if is_link and sha else links.discard)(path)
                     if sha is None:
                         state.pop(path, None)
                         dvcfiles.discard(path)
@@ -218,6 +232,7 @@ def _plan(root: Root, reader: Reader, commits: list[_Commit]) -> list[tuple[_Com
                 entries=state,
                 blobs=blobs,
                 dvcfiles=dvcfiles,
+                links=links,
             )
             plans.append((commit, _files_of(reader, snap)))
     return plans
@@ -229,7 +244,7 @@ def _files_of(reader: Reader, snap: TreeSnapshot) -> _Plan:
         decl = reader.declared(snap)
         outs = LazyOutputs(lambda: reader.lock_outputs(snap, decl))
         for path in reader.expand(snap, decl.metrics, outs):
-            sha = snap.entries.get(path)
+            sha = snap.key(path)  # a symlink's target (one leaving the project is refused)
             if sha is not None:
                 items.append((path, sha))
                 continue

@@ -11,16 +11,35 @@ from __future__ import annotations
 
 import bisect
 import os
+import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlratchet.errors import BadInputError
+from mlratchet.errors import BadInputError, RefusedError
 from mlratchet.gitio import BlobReader, run
 
 DVC_FILE = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
+
+#: git's file mode of a symbolic link: the blob holds the link's target.
+SYMLINK_MODE = b"120000"
+#: How many links a path may go through before it is taken for a loop (Linux's MAXSYMLINKS).
+MAX_LINKS = 40
+
+
+class SymlinkEscapeError(RefusedError):
+    """A metrics, params or plots file that is a symlink leading out of the project (exit 5)."""
+
+    def __init__(self, path: str, where: str, target: str) -> None:
+        super().__init__(
+            f"{path} at {where} is a symlink to {target}, outside the project; refusing to "
+            "read it (commit the file itself, or point the link inside the repository)"
+        )
+        self.path = path
+        self.where = where
+        self.target = target
 
 
 @dataclass(frozen=True)
@@ -107,12 +126,29 @@ class WorkspaceSnapshot(Snapshot):
         names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
         return sorted(n for n in names if (self.root.path / n).is_file())
 
+    def _allowed(self) -> tuple[Path, ...]:
+        """Where a link may lead: the project, and the DVC cache (``cache.type: symlink``)."""
+        from mlratchet.dvclock import cache_dir
+
+        return (self.root.path.resolve(), cache_dir(self.root.path).resolve())
+
+    def resolve(self, path: str) -> Path:
+        """The file ``path`` is once every link is followed; one outside the project is refused."""
+        real = (self.root.path / path).resolve()
+        if not any(real.is_relative_to(base) for base in self._allowed()):
+            raise SymlinkEscapeError(path, self.label, str(real))
+        return real
+
     def _content(self, path: str) -> bytes | None:
         if path not in self._bytes:
             try:
-                self._bytes[path] = (self.root.path / path).read_bytes()
+                self._bytes[path] = self.resolve(path).read_bytes()
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 self._bytes[path] = None
+            except RuntimeError:  # a symlink loop
+                raise BadInputError(
+                    f"{path} in the workspace: a loop of symlinks; replace it by the file"
+                ) from None
             except OSError as exc:
                 raise BadInputError(
                     f"{path} in the workspace: cannot read: {exc.strerror}"
@@ -157,11 +193,13 @@ class TreeSnapshot(Snapshot):
         entries: dict[str, str],
         blobs: BlobReader,
         dvcfiles: Iterable[str] | None = None,
+        links: Iterable[str] = (),
     ) -> None:
         self.root = root
         self.sha = sha
         self.label = label
         self.entries = entries
+        self.links = frozenset(links)  # the entries that are symlinks (mode 120000)
         self.blobs = blobs
         self._dvcfiles = sorted(dvcfiles) if dvcfiles is not None else None
         self._sorted: list[str] | None = None
@@ -169,7 +207,37 @@ class TreeSnapshot(Snapshot):
     @classmethod
     def of_commit(cls, root: Root, sha: str, label: str, blobs: BlobReader) -> TreeSnapshot:
         """Build the snapshot of commit ``sha`` from one ``git ls-tree -r``."""
-        return cls(root, sha=sha, label=label, entries=ls_tree(root, sha), blobs=blobs)
+        links: set[str] = set()
+        entries = ls_tree(root, sha, links)
+        return cls(root, sha=sha, label=label, entries=entries, blobs=blobs, links=links)
+
+    def resolve(self, path: str) -> str:
+        """``path`` with every symlink in it followed (git stores a link as a blob holding its
+        target); a link whose target leaves the project is :class:`SymlinkEscapeError`."""
+        if not self.links:
+            return path
+        parts = path.split("/")
+        done: list[str] = []
+        hops = 0
+        while parts:
+            here = "/".join([*done, parts[0]])
+            if here not in self.links:
+                done.append(parts.pop(0))
+                continue
+            hops += 1
+            data = self.blobs.read_object(self.entries[here])
+            target = (data or b"").decode("utf-8", "surrogateescape")
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(here), target))
+            if target.startswith("/") or joined == ".." or joined.startswith("../"):
+                shown = target if target.startswith("/") else f"{target} ({joined})"
+                raise SymlinkEscapeError(path, self.label, shown)
+            if hops > MAX_LINKS:
+                raise BadInputError(
+                    f"{path} at {self.label}: a loop of symlinks; replace it by the file"
+                )
+            parts = [*([] if joined == "." else joined.split("/")), *parts[1:]]
+            done = []
+        return "/".join(done)
 
     def dvcfiles(self) -> list[str]:
         if self._dvcfiles is None:
@@ -177,17 +245,21 @@ class TreeSnapshot(Snapshot):
         return self._dvcfiles
 
     def read(self, path: str) -> tuple[bytes, str | None] | None:
-        sha = self.entries.get(path)
+        sha = self.key(path)
         if sha is None:
             return None
         data = self.blobs.read_object(sha)
         return None if data is None else (data, sha)
 
     def exists(self, path: str) -> bool:
-        return path in self.entries
+        return self.key(path) is not None
 
     def key(self, path: str) -> str | None:
-        return self.entries.get(path)
+        sha = self.entries.get(path)
+        if sha is not None and not self.links:
+            return sha
+        real = self.resolve(path)
+        return None if real in self.links else self.entries.get(real)
 
     def _keys(self) -> list[str]:
         if self._sorted is None:
@@ -196,13 +268,13 @@ class TreeSnapshot(Snapshot):
 
     def is_dir(self, path: str) -> bool:
         keys = self._keys()
-        prefix = path.rstrip("/") + "/"
+        prefix = self.resolve(path.rstrip("/")) + "/"
         i = bisect.bisect_left(keys, prefix)
         return i < len(keys) and keys[i].startswith(prefix)
 
     def files_under(self, path: str) -> list[str]:
         keys = self._keys()
-        prefix = path.rstrip("/") + "/"
+        prefix = self.resolve(path.rstrip("/")) + "/"
         i = bisect.bisect_left(keys, prefix)
         out = []
         while i < len(keys) and keys[i].startswith(prefix):
@@ -223,8 +295,9 @@ def is_dvcfile(path: str) -> bool:
     return path == DVC_FILE or path.endswith("/" + DVC_FILE)
 
 
-def ls_tree(root: Root, sha: str) -> dict[str, str]:
-    """Path (relative to the DVC root) -> blob sha of every file in commit ``sha``."""
+def ls_tree(root: Root, sha: str, links: set[str] | None = None) -> dict[str, str]:
+    """Path (relative to the DVC root) -> blob sha of every file in commit ``sha``; the paths
+    that are symlinks are added to ``links`` when it is given."""
     out = run(root.git_top, "ls-tree", "-r", "-z", "--full-tree", sha).stdout
     entries: dict[str, str] = {}
     prefix = root.prefix
@@ -232,7 +305,7 @@ def ls_tree(root: Root, sha: str) -> dict[str, str]:
         if not record:
             continue
         meta, _, name = record.partition(b"\t")
-        _mode, kind, blob = meta.split(b" ")
+        mode, kind, blob = meta.split(b" ")
         if kind != b"blob":
             continue
         path = name.decode("utf-8", "surrogateescape")
@@ -241,6 +314,8 @@ def ls_tree(root: Root, sha: str) -> dict[str, str]:
                 continue
             path = path[len(prefix) :]
         entries[path] = blob.decode()
+        if links is not None and mode == SYMLINK_MODE:
+            links.add(path)
     return entries
 
 

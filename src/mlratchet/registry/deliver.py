@@ -51,11 +51,20 @@ def _card_md5(state: RegistryState, artifact: str, stage: str) -> str | None:
     return None if card is None else str(card.get("model_md5") or "") or None
 
 
-def _fetch(repo: Path, path: str, commit: str, remote: str | None) -> None:
+def _fetch(repo: Path, path: str, commit: str, remote: str | None, cached: Path) -> str | None:
+    """Fetch ``path`` at ``commit`` into the cache; None, or why the remote was unreachable
+    when ``cached`` is still missing (what is missing is told by the caller)."""
+    import contextlib
+
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    from mlratchet.integrity import unreachable_remote
+
     with Repo(str(repo)) as dvc_repo:
-        dvc_repo.fetch(targets=[path], revs=[commit], remote=remote, workspace=False)
+        with contextlib.suppress(DvcException):
+            dvc_repo.fetch(targets=[path], revs=[commit], remote=remote, workspace=False)
+        return None if cached.is_file() else unreachable_remote(dvc_repo, remote)
 
 
 def get(
@@ -86,8 +95,13 @@ def get(
     cached = cache_path(root, entry)
     source = "cache"
     if not cached.is_file():
-        _fetch(root, declared.path, version.commit, remote)
+        problem = _fetch(root, declared.path, version.commit, remote, cached)
         source = "remote"
+        if not cached.is_file() and problem is not None:
+            raise BadInputError(
+                f"{reference}: {declared.path} ({entry.md5}) is not in the local DVC cache, "
+                f"and {problem}"
+            )
         if not cached.is_file():
             raise BadInputError(
                 f"{reference}: {declared.path} ({entry.md5}) is neither in the local DVC cache "

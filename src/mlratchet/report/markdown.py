@@ -152,7 +152,7 @@ def status_line(report: Report) -> str:
     elif groups["passed"]:
         head = f"**{ICONS['passed']} Checks passed:** " + "; ".join(groups["passed"])
     else:
-        head = f"**{ICONS['not run']} No check ran.**"
+        head = f"{ICONS['not run']} No check ran: nothing was judged"
     rest = []
     if groups["failed"] and groups["passed"]:
         rest.append("**Passed:** " + "; ".join(groups["passed"]))

@@ -389,9 +389,13 @@ class Report:
         return (_metrics_check(self.metrics), _contract_check(self.contract), _verify_check(self))
 
     @property
-    def ok(self) -> bool:
-        """Whether no check failed (checks not run do not fail the report)."""
-        return all(check.state != "failed" for check in self.checks)
+    def ok(self) -> bool | None:
+        """Whether no check failed (checks not run do not fail the report); None when no check
+        ran at all: nothing was judged, so the report claims neither a pass nor a failure."""
+        states = {check.state for check in self.checks}
+        if "failed" in states:
+            return False
+        return True if "passed" in states else None
 
     def to_json(self) -> dict[str, Any]:
         """The ``ratchet report --json`` document (strict JSON once passed through json_safe)."""

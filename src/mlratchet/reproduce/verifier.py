@@ -323,7 +323,7 @@ def fetch_inputs(repo: Any, default_remote: str | None) -> list[str]:
     """Pull the run's inputs (user's cache first, then the remote); re-hash them. Paths fetched."""
     from dvc.exceptions import DvcException
 
-    from mlratchet.integrity import verify_entry
+    from mlratchet.integrity import unreachable_remote, verify_entry
     from mlratchet.reproduce.sandbox import USER_CACHE_REMOTE
 
     outs = _inputs(repo)
@@ -341,6 +341,12 @@ def fetch_inputs(repo: Any, default_remote: str | None) -> list[str]:
             repo.pull(targets=missing, remote=remote)
     for target, out in zip(targets, outs, strict=True):
         if not Path(out.fs_path).exists():
+            problem = unreachable_remote(repo, default_remote) if default_remote else None
+            if problem is not None:
+                raise BadInputError(
+                    f"{target}: the commit needs it as an input, it is not in your DVC cache, "
+                    f"and {problem}"
+                )
             raise BadInputError(
                 f"{target}: the commit needs it as an input, and it is neither in your DVC "
                 f"cache nor on the remote{f' {default_remote!r}' if default_remote else ''}; "
