@@ -211,6 +211,41 @@ def test_subdir_registry(subdir_built: Project, tmp_path: Path) -> None:
     assert (root / "out/model.skops").read_bytes() == (root / "models/model.skops").read_bytes()
 
 
+def test_subdir_forged_outputs_and_stale_locks_are_refused(
+    subdir_built: Project, tmp_path: Path
+) -> None:
+    """In ml/ below the git top: a forged committed metrics file or contract record, and
+    params committed without a repro, are refused by verify, metrics diff --check, register
+    and promote (exit 3, naming the file); restoring the file lets them through."""
+    project = sp.copy(subdir_built, tmp_path)
+    root, name = project.dvc_root, project.flavour.artifact
+    ratchet(root, "repro")
+    good = commit_all(project.git_root, "reproduce")
+    for path in ("eval/metrics.json", "eval/validation.json"):
+        original = (root / path).read_text()
+        (root / path).write_text(original.replace("}", ', "rows_seen": 1}', 1))
+        commit_all(project.git_root, f"edit {path} by hand")
+        for args in (
+            ("verify",),
+            ("register", name),
+            ("promote", name, "--to", "staging"),
+        ):
+            proc = ratchet(root, *args, expect=3)
+            assert path in proc.stderr, (args, proc.stderr)
+        if path == "eval/metrics.json":
+            proc = ratchet(root, "metrics", "diff", good, "HEAD", "--check", expect=3)
+            assert path in proc.stderr
+        (root / path).write_text(original)
+        commit_all(project.git_root, f"restore {path}")
+    (root / "params.yaml").write_text(sp.params_yaml(7))
+    commit_all(project.git_root, "params, no repro")
+    proc = ratchet(root, "promote", name, "--to", "staging", expect=3)
+    assert "train.n_estimators" in proc.stderr
+    git(project.git_root, "revert", "--no-edit", "HEAD")
+    ratchet(root, "promote", name, "--to", "staging")
+    assert f"{name}#staging#1" in git(project.git_root, "tag").split()
+
+
 def _drifted(project: Project) -> Path:
     """The test rows with half of the numeric columns moved by three standard deviations."""
     import pandas as pd

@@ -42,3 +42,36 @@ def test_reference_pipeline_reproduces_its_committed_lock(
         return {**files, "<refs>": "\n".join(refs)}
 
     assert user_visible(after) == user_visible(before)
+
+
+def test_reference_forged_metrics_are_refused_before_running(
+    reproduced_project: Path, tmp_path: Path
+) -> None:
+    """The reference project with skill.val.roc_auc_lift forged to 0.9 in the committed
+    metrics/metrics.json: verify is exit 3 before running anything, and neither promotion
+    nor `metrics diff --check` accepts the numbers."""
+    project = tmp_path / "project"
+    git(tmp_path, "clone", "-q", str(reproduced_project), str(project))
+    # The DVC cache is shared read-only (the lock check needs no outputs, only git).
+    metrics_path = project / "metrics" / "metrics.json"
+    data = json.loads(metrics_path.read_text())
+    data["skill"]["val"]["roc_auc_lift"] = 0.9
+    metrics_path.write_text(json.dumps(data, indent=2) + "\n")
+    git(project, "commit", "-qam", "better numbers")
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    ratchet = str(Path(sys.executable).with_name("ratchet"))
+    proc = run([ratchet, "verify"], project, env=env, check=False, timeout=600)
+    assert proc.returncode == 3, proc.stderr
+    assert "metrics/metrics.json" in proc.stderr and "edited after the pipeline ran" in proc.stderr
+    proc = run(
+        [ratchet, "metrics", "diff", "HEAD~1", "HEAD", "--check"], project, env=env, check=False
+    )
+    assert proc.returncode == 3, proc.stderr
+    proc = run(
+        [ratchet, "promote", "flight-delay", "--to", "staging", "--dry-run"],
+        project,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "metrics/metrics.json" in proc.stderr
