@@ -44,6 +44,8 @@ def read(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
 
 #: Bytes of CSV parsed per batch when streaming (types are inferred from the first block).
 CSV_BLOCK = 16 << 20
+
+
 @dataclass(frozen=True)
 class CsvStream:
     """A CSV file read batch by batch with pyarrow's streaming reader (bounded memory).
@@ -147,11 +149,12 @@ def _count_lines(path: Path) -> int:
     return max(0, lines - 1)
 
 
-def open_csv_stream(path: Path | str, block_size: int = CSV_BLOCK) -> CsvStream:
+def open_csv_stream(path: Path | str, block_size: int | None = None) -> CsvStream:
     """Open a CSV file for streaming: its header, its types (from the first block), its rows."""
     import pyarrow as pa
 
     path = Path(path)
+    block_size = block_size or CSV_BLOCK
     names = _csv_header(path)
     reader = _csv_reader(path, names, None, None, block_size)
     try:

@@ -495,6 +495,21 @@ def _stream_edges(
     return input_edges, score_edges, feature_edges
 
 
+def _reference_input(path: Path | str | None, model: ModelContext | None) -> Input:
+    """The reference rows: a file, or the model's training rows (none: BadInputError)."""
+    if path is not None:
+        ref = _open(Path(path), None, str(path))
+    elif model is not None:
+        ref = Input(f"{model.reference_path} at {model.label}", table=model.reference)
+    else:
+        raise BadInputError(
+            "give a reference: --reference FILE, or --model to use its training rows"
+        )
+    if ref.rows == 0:
+        raise ref.no_rows("reference")
+    return ref
+
+
 def reference(
     *,
     policy: MonitorPolicy,
@@ -511,16 +526,7 @@ def reference(
     """
     from mlratchet.drift import Side
 
-    if path is not None:
-        ref = _open(Path(path), None, str(path))
-    elif model is not None:
-        ref = Input(f"{model.reference_path} at {model.label}", table=model.reference)
-    else:
-        raise BadInputError(
-            "give a reference: --reference FILE, or --model to use its training rows"
-        )
-    if ref.rows == 0:
-        raise ref.no_rows("reference")
+    ref = _reference_input(path, model)
     served = None
     if model is not None:
         missing = [n for n in model.view.inputs if n not in ref.names]
@@ -613,6 +619,43 @@ def _model_checks(
     return scored.columns[0], skew
 
 
+def _batch_columns(ref: Reference, cur: Input) -> tuple[dict[str, Kind], list[str], list[Unjudged]]:
+    """The columns a batch can be compared on; those it lacks; those of another type."""
+    import pyarrow as pa
+
+    from mlratchet.drift import kind_of
+
+    present = set(cur.names)
+    model_missing = [n for n in (ref.served.inputs if ref.served else []) if n not in present]
+    if model_missing:
+        raise BadInputError(
+            f"{cur.label}: no column {model_missing[0]!r} (the model reads it); add it to the batch"
+        )
+    expected = list(dict.fromkeys([*ref.kinds, *ref.unsupported]))
+    missing = [n for n in expected if n not in present]
+    unjudged: list[Unjudged] = [
+        {"column": n, "reason": f"type {t} cannot be compared"}
+        for n, t in ref.unsupported.items()
+        if n in present
+    ]
+    kinds: dict[str, Kind] = {}
+    for name, kind in ref.kinds.items():
+        if name not in present:
+            continue
+        arrow_type = cur.arrow_type(name)
+        if kind_of(arrow_type) == kind or pa.types.is_null(arrow_type):
+            kinds[name] = kind  # a null-typed column has no value: judged as such
+        else:
+            unjudged.append(
+                {
+                    "column": name,
+                    "reason": f"type {cur.type_name(name)} in batch, "
+                    f"{ref.input.type_name(name)} in reference",
+                }
+            )
+    return kinds, missing, unjudged
+
+
 def check_batch(
     ref: Reference,
     current: Any,
@@ -627,10 +670,8 @@ def check_batch(
     model cannot score it). Any other reference column it lacks, or holds with another type,
     is reported (``missing_columns``, ``unjudged``) and raises an alert.
     """
-    import pyarrow as pa
-
     from mlratchet.contracts import Validator
-    from mlratchet.drift import Side, compare, kind_of
+    from mlratchet.drift import Side, compare
     from mlratchet.drift.profile import Counts, count_numeric
     from mlratchet.drift.verdict import dataset_drift
 
@@ -639,35 +680,7 @@ def check_batch(
     if cur.rows == 0:
         raise cur.no_rows("batch")
     served = ref.served
-    present = set(cur.names)
-    model_missing = [n for n in (served.inputs if served else []) if n not in present]
-    if model_missing:
-        raise BadInputError(
-            f"{cur.label}: no column {model_missing[0]!r} (the model reads it); "
-            "add it to the batch"
-        )
-    expected = list(dict.fromkeys([*ref.kinds, *ref.unsupported]))
-    missing_columns = [n for n in expected if n not in present]
-    unjudged: list[Unjudged] = [
-        {"column": n, "reason": f"type {t} cannot be compared"}
-        for n, t in ref.unsupported.items()
-        if n in present
-    ]
-    kinds: dict[str, Kind] = {}
-    for name, kind in ref.kinds.items():
-        if name not in present:
-            continue
-        arrow_type = cur.arrow_type(name)
-        if kind_of(arrow_type) == kind or pa.types.is_null(arrow_type):
-            kinds[name] = kind
-        else:
-            unjudged.append(
-                {
-                    "column": name,
-                    "reason": f"type {cur.type_name(name)} in batch, "
-                    f"{ref.input.type_name(name)} in reference",
-                }
-            )
+    kinds, missing_columns, unjudged = _batch_columns(ref, cur)
     cur_inputs = Side(kinds, ref.input_edges)
     cur_scores = Side(ref.scores.kinds, ref.score_edges)
     cur_features = Side(ref.training_features.kinds, ref.feature_edges)
