@@ -43,7 +43,9 @@ def read(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
 # --- CSV, streamed ------------------------------------------------------------------------------
 
 #: Bytes of CSV parsed per batch when streaming (types are inferred from the first block).
-CSV_BLOCK = 16 << 20
+#: pyarrow's streaming reader holds some 35 blocks read ahead: 2 MiB keeps that near 80 MB
+#: (16 MiB: 600 MB) and is as fast.
+CSV_BLOCK = 2 << 20
 
 
 @dataclass(frozen=True)

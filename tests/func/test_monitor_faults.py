@@ -19,7 +19,7 @@ from helpers import commit_all
 from mlratchet import modelio, tables
 from mlratchet.cli.group import cli
 from mlratchet.fsio import md5_file
-from mlratchet.monitor.run import reference, run
+from mlratchet.monitor.run import check_batch, reference, run
 from mlratchet.policy import MonitorPolicy
 
 # --- generic tables (any column names) ------------------------------------------------------
@@ -143,8 +143,6 @@ def test_mixed_object_batch_column_is_reported_not_a_crash(tmp_path: Path) -> No
     batch = generic(600, 2).astype({"cycles": object})
     batch.loc[::2, "cycles"] = "n/a"
     batch.loc[1::4, "cycles"] = b"\x00"
-    from mlratchet.monitor.run import check_batch
-
     result = check_batch(ref, batch)
     report = result.to_json()
     assert report["verdict"] == "alert"
