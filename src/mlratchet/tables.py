@@ -1,7 +1,10 @@
-"""Parquet tables: deterministic, atomic writes and reads that fail with the file's name."""
+"""Tables: deterministic, atomic Parquet writes, reads that fail with the file's name, and CSV
+streamed block by block (bounded memory, as Parquet is read by row groups)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +13,8 @@ from mlratchet.fsio import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv
 
 
 def write(frame: pd.DataFrame, path: Path | str) -> None:
@@ -33,3 +38,133 @@ def read(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
         raise BadInputError(f"{path}: no such file") from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise BadInputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+# --- CSV, streamed ------------------------------------------------------------------------------
+
+#: Bytes of CSV parsed per batch when streaming (types are inferred from the first block).
+#: pyarrow's streaming reader holds some 35 blocks read ahead: 2 MiB keeps that near 80 MB
+#: (16 MiB: 600 MB) and is as fast.
+CSV_BLOCK = 2 << 20
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A CSV file read batch by batch with pyarrow's streaming reader (bounded memory).
+
+    ``names`` are the header's names (a repeated name gets ``#2``, ``#3``); ``types`` are
+    inferred from the first block, with integer and empty (null) columns widened to float64 so
+    that a later ``1.5`` or a number after a run of empty cells parses; ``estimated_rows``
+    counts line breaks (exact unless a quoted value spans lines).
+    """
+
+    path: Path
+    names: list[str]
+    types: dict[str, pa.DataType]
+    estimated_rows: int
+    block_size: int = CSV_BLOCK
+
+    @property
+    def blocks(self) -> int:
+        """About how many batches :meth:`batches` yields."""
+        return max(1, -(-self.path.stat().st_size // self.block_size))
+
+    def batches(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The rows, one table per block (only ``columns``, if given)."""
+        import pyarrow as pa
+
+        reader = _csv_reader(self.path, self.names, self.types, columns, self.block_size)
+        try:
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
+        except pa.ArrowInvalid as exc:
+            raise BadInputError(
+                f"{self.path}: not a readable CSV file ({exc}); convert it to Parquet, or give "
+                "--contract to read it with declared types"
+            ) from None
+        finally:
+            reader.close()
+
+
+def _csv_reader(
+    path: Path,
+    names: list[str],
+    types: dict[str, pa.DataType] | None,
+    columns: list[str] | None,
+    block_size: int,
+) -> pa.csv.CSVStreamingReader:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from mlratchet.contracts.reading import NULL_TOKENS
+
+    read = pacsv.ReadOptions(
+        column_names=names, skip_rows=1, use_threads=True, block_size=block_size
+    )
+    convert = pacsv.ConvertOptions(
+        column_types=types or {},
+        strings_can_be_null=True,
+        null_values=list(NULL_TOKENS),
+        include_columns=columns or [],
+    )
+    try:
+        return pacsv.open_csv(path, read_options=read, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise BadInputError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise BadInputError(f"{path}: cannot read: {exc.strerror}") from None
+    first = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
+    if not first.strip():
+        raise BadInputError(f"{path}: empty file: no header row (a CSV file needs one)")
+    try:
+        names = next(csv.reader([first.decode("utf-8")]))
+    except UnicodeDecodeError:
+        raise BadInputError(f"{path}:1: the header is not UTF-8; re-encode the file") from None
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return unique
+
+
+def _count_lines(path: Path) -> int:
+    """Data rows, counted as line breaks after the header (read 8 MiB at a time)."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(8 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1  # no final line break
+    return max(0, lines - 1)
+
+
+def open_csv_stream(path: Path | str, block_size: int | None = None) -> CsvStream:
+    """Open a CSV file for streaming: its header, its types (from the first block), its rows."""
+    import pyarrow as pa
+
+    path = Path(path)
+    block_size = block_size or CSV_BLOCK
+    names = _csv_header(path)
+    reader = _csv_reader(path, names, None, None, block_size)
+    try:
+        schema = reader.schema
+    finally:
+        reader.close()
+    types: dict[str, pa.DataType] = {}
+    for field in schema:
+        widen = pa.types.is_integer(field.type) or pa.types.is_null(field.type)
+        types[field.name] = pa.float64() if widen else field.type
+    return CsvStream(path, names, types, _count_lines(path), block_size)

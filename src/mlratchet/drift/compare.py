@@ -36,6 +36,8 @@ class ColumnDrift(TypedDict):
     kind: str
     drifted: bool
     reasons: list[str]
+    #: Why no test could judge it (a side with no usable value); None: judged.
+    unjudged: str | None
     effect: dict[str, Any]  # {"statistic", "value", "threshold"}
     test: dict[str, Any]  # {"name", "p_value", "alpha"}
     statistics: dict[str, Any]
@@ -175,12 +177,15 @@ def _categorical(
         return {}, labels, ref_chart, cur_chart
     chi = categorical.chi_square(ref_counts, cur_counts)
     new = [n for n in names if n not in ref.categories]
+    new_rows = int(sum(cur.categories[n] for n in new))
     stats = {
         "chi_square": {"statistic": chi.statistic, "dof": chi.dof, "p_value": chi.p_value},
         "psi": categorical.psi(ref_counts, cur_counts),
         "jensen_shannon": categorical.jensen_shannon(ref_counts, cur_counts),
         "new_categories": new[:20],
         "new_category_count": len(new),
+        "new_category_rows": new_rows,
+        "new_category_share": new_rows / float(cur_counts.sum()),
     }
     return stats, labels, ref_chart, cur_chart
 
@@ -220,6 +225,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def unjudged(ref: Counts, cur: Counts) -> str | None:
+    """Why a column cannot be judged (no usable value on a side), or None."""
+    sides = [side for side, counts in (("reference", ref), ("batch", cur)) if not counts.values]
+    return f"all values missing in {' and '.join(sides)}" if sides else None
+
+
 def judge(
     name: str,
     kind: Kind,
@@ -251,6 +262,7 @@ def judge(
         "kind": kind,
         "drifted": bool(why),
         "reasons": why,
+        "unjudged": unjudged(ref, cur),
         "effect": {"statistic": statistic, "value": _finite(effect), "threshold": threshold},
         "test": {"name": test_name, "p_value": _finite(p_value), "alpha": alpha},
         "statistics": _clean(stats),
@@ -266,8 +278,9 @@ def compare(
     *,
     rules: dict[str, tuple[str, float]] | None = None,
     threads: int | None = None,
+    names: list[str] | None = None,
 ) -> DriftComparison:
-    """Every column of ``ref`` against the same column of ``cur``.
+    """Every column of ``ref`` (or those in ``names``) against the same column of ``cur``.
 
     ``rules`` overrides the policy's effect rule (statistic, threshold) for named columns (the
     model's scores use the prediction rule).
@@ -313,7 +326,7 @@ def compare(
         )
         return entry, chart
 
-    names = list(ref.kinds)
+    names = list(ref.kinds) if names is None else names
     measured = map_threads(measure, names, threads=threads)
     results = [one(name, found) for name, found in zip(names, measured, strict=True)]
     return DriftComparison(

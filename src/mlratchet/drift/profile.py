@@ -76,6 +76,8 @@ def kind_of(arrow_type: Any) -> Kind | None:
 
     if pa.types.is_dictionary(arrow_type):
         arrow_type = arrow_type.value_type
+    if pa.types.is_null(arrow_type):
+        return "numeric"  # no value at all: counted as missing, and then not judged
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
         return "numeric"
     if pa.types.is_decimal(arrow_type):

@@ -51,7 +51,7 @@ def drift_rows(columns: list[ColumnDrift]) -> list[list[str]]:
             [
                 c["column"],
                 c["kind"],
-                "**drift**" if c["drifted"] else "ok",
+                "**drift**" if c["drifted"] else ("not judged" if c["unjudged"] else "ok"),
                 f"{effect['statistic']} {_fmt(effect['value'])} (≥ {effect['threshold']})",
                 f"{c['test']['name']} p={_fmt(c['test']['p_value'])}",
                 f"{_share(c['reference'])} → {_share(c['current'])}",
@@ -70,14 +70,38 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def coverage(report: MonitorReport) -> list[str]:
+    """What the drift count leaves out: unjudged and missing columns, unseen categories."""
+    parts = []
+    if report["unjudged"]:
+        parts.append(
+            "cannot judge "
+            + ", ".join(f"{u['column']} ({u['reason']})" for u in report["unjudged"])
+        )
+    if report["missing_columns"]:
+        parts.append("missing from the batch: " + ", ".join(report["missing_columns"]))
+    if report["new_categories"]:
+        parts.append(
+            "new categories: "
+            + ", ".join(
+                f"{n['column']} ({n['count']} unseen in {n['share']:.0%} of rows)"
+                for n in report["new_categories"]
+            )
+        )
+    return parts
+
+
 def headline(report: MonitorReport) -> str:
-    """One line: verdict, batch, reference, drift share."""
+    """One line: verdict, batch, reference, drift share, and what could not be judged."""
     drift = report["drift"]
     verdict = "ALERT" if report["verdict"] == "alert" else "ok"
-    return (
-        f"{verdict}: {report['current']['path']} ({report['current']['rows']} rows) against "
-        f"{report['reference']['source']} ({report['reference']['rows']} rows): "
-        f"{drift['drifted']} of {drift['features']} features drifted"
+    return "; ".join(
+        [
+            f"{verdict}: {report['current']['path']} ({report['current']['rows']} rows) "
+            f"against {report['reference']['source']} ({report['reference']['rows']} rows): "
+            f"{drift['drifted']} of {drift['features']} features drifted",
+            *coverage(report),
+        ]
     )
 
 
@@ -98,6 +122,9 @@ def markdown(report: MonitorReport) -> str:
     ]
     if report["alerts"]:
         lines += [f"- **{a['kind']}**: {a['message']}" for a in report["alerts"]] + [""]
+    if coverage(report):
+        lines += ["### Not judged, missing, new", ""]
+        lines += [f"- {part}" for part in coverage(report)] + [""]
     drift = report["drift"]
     lines += [
         f"### Feature drift: {drift['drifted']} of {drift['features']} "

@@ -21,13 +21,21 @@ What is compared, and what raises an alert (exit 1):
 
 Parquet inputs above :data:`STREAM_ROWS` rows (or with ``stream=True``) are read one row group
 at a time and summarised in mergeable histograms (bounded memory); otherwise every value is
-kept and the statistics are exact.
+kept and the statistics are exact. CSV is read block by block either way
+(:func:`mlratchet.tables.open_csv_stream`; whole, as ``ratchet validate`` reads it, with
+``--contract``).
+
+The monitor fails closed. A side with no rows is :class:`BadInputError` (exit 2). What it
+cannot judge is an alert naming it (exit 1): a reference column missing from the batch
+(``missing_columns``), a column of a type it cannot compare or with no usable value on a side
+(``unjudged``), and a column whose every row holds a category the reference never had
+(``new_categories``); none of them is counted as "not drifted".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -43,11 +51,15 @@ if TYPE_CHECKING:
     from mlratchet.drift.profile import Counts, Edges, Kind
     from mlratchet.monitor.model import ModelContext
     from mlratchet.policy import MonitorPolicy
+    from mlratchet.tables import CsvStream
 
 #: Inputs with more rows than this are streamed by row groups unless told otherwise.
 STREAM_ROWS = 2_000_000
 #: Row groups read (evenly spaced) to choose stream-mode bin edges from the reference.
 SAMPLE_GROUPS = 8
+#: A categorical column alerts when this share of its batch rows hold categories the
+#: reference never had (every row: a column of only unseen categories is never "not drifted").
+NEW_CATEGORY_SHARE = 1.0
 #: The model's score column, as it appears in the report.
 SCORE = "score"
 
@@ -59,11 +71,31 @@ class Alert(TypedDict):
     message: str
 
 
+class Unjudged(TypedDict):
+    """A column the monitor could not judge, and why."""
+
+    column: str
+    reason: str
+
+
+class NewCategories(TypedDict):
+    """Categories of a batch column that the reference never had."""
+
+    column: str
+    count: int  # distinct new categories
+    rows: int  # batch rows holding one
+    share: float  # of the batch rows with a value
+    examples: list[str]
+
+
 class MonitorReport(TypedDict):
     """The monitor's verdict and everything behind it (the JSON output)."""
 
     verdict: str
     alerts: list[Alert]
+    unjudged: list[Unjudged]
+    missing_columns: list[str]
+    new_categories: list[NewCategories]
     mode: str
     current: dict[str, Any]
     reference: dict[str, Any]
@@ -83,28 +115,62 @@ class MonitorResult:
     report: MonitorReport
     charts: dict[str, dict[str, Chart]]
 
+    def to_json(self) -> MonitorReport:
+        """The report, as ``--json`` prints it."""
+        return self.report
+
 
 class Input:
-    """One side's rows: a data file (streamed or read whole) or an in-memory table."""
+    """One side's rows: a data file (streamed or read whole), a CSV stream, or a table."""
 
-    def __init__(self, label: str, data: TableFile | None = None, table: Any = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        data: TableFile | None = None,
+        table: Any = None,
+        csv: CsvStream | None = None,
+    ) -> None:
         self.label = label
         self.data = data
         self.table = table
-        self.rows = table.num_rows if table is not None else (data.rows if data else 0) or 0
+        self.csv = csv
+        if table is not None:
+            self.rows: int = table.num_rows
+        elif csv is not None:
+            self.rows = csv.estimated_rows  # counted exactly once read
+        else:
+            self.rows = (data.rows if data else 0) or 0
 
     @property
     def names(self) -> list[str]:
         """Its column names."""
         if self.table is not None:
             return list(self.table.column_names)
+        if self.csv is not None:
+            return list(self.csv.names)
         return list(self.data.names) if self.data else []
 
     def arrow_type(self, name: str) -> Any:
         """The Arrow type of a column."""
         if self.table is not None:
             return self.table.schema.field(name).type
+        if self.csv is not None:
+            return self.csv.types[name]
         return self.data.types[name] if self.data else None
+
+    def type_name(self, name: str) -> str:
+        """A column's type as the report names it (``mixed object`` for such a pandas column)."""
+        if self.table is not None:
+            meta = self.table.schema.field(name).metadata or {}
+            if meta.get(b"mixed") == b"object":
+                return "mixed object"
+        return str(self.arrow_type(name))
+
+    def no_rows(self, side: str) -> BadInputError:
+        """The error for a side with no rows."""
+        return BadInputError(
+            f"cannot judge drift: {side} {self.label} has 0 rows; give a {side} with data"
+        )
 
     def chunks(
         self, columns: list[str], stream: bool, dictionary: list[str] | None = None
@@ -118,6 +184,13 @@ class Input:
 
         if self.table is not None:
             yield Chunk(self.table.select(columns), 0)
+            return
+        if self.csv is not None:
+            rows = 0
+            for table in self.csv.batches(columns):
+                yield Chunk(table, rows)
+                rows += table.num_rows
+            self.rows = rows
             return
         if self.data is not None:
             yield from self.data.chunks(columns, whole=not stream, dictionary=dictionary)
@@ -138,6 +211,15 @@ class Input:
         import numpy as np
         import pyarrow.parquet as pq
 
+        if self.csv is not None:
+            blocks = self.csv.blocks
+            wanted = set(np.linspace(0, blocks - 1, min(blocks, SAMPLE_GROUPS)).round().tolist())
+            found = 0
+            for i, chunk in enumerate(self.chunks(columns, stream=True)):
+                if i in wanted or (i >= blocks - 1 and not found):
+                    found += 1
+                    yield chunk.table
+            return
         if self.table is not None or self.data is None or self.data.format != "parquet":
             yield from (chunk.table for chunk in self.chunks(columns, stream=False))
             return
@@ -148,8 +230,14 @@ class Input:
 
 
 def _open(path: Path, contract: Contract | None, label: str) -> Input:
+    """A data file: Parquet by row groups, CSV block by block (read whole with a contract,
+    whose validator needs the whole file's structure issues)."""
     from mlratchet.contracts import open_data
+    from mlratchet.contracts.reading import detect_format
+    from mlratchet.tables import open_csv_stream
 
+    if contract is None and detect_format(path) == "csv":
+        return Input(label, csv=open_csv_stream(path))
     return Input(label, data=open_data(path, contract))
 
 
@@ -159,9 +247,11 @@ def _batch_input(current: Any, contract: Contract | None, label: str | None) -> 
 
     from mlratchet.contracts.reading import TableFile, _duplicates
 
+    if isinstance(current, Input):
+        return current
     if isinstance(current, str | Path):
         return _open(Path(current), contract, label or str(current))
-    table = current if isinstance(current, pa.Table) else pa.Table.from_pandas(current)
+    table = current if isinstance(current, pa.Table) else _from_pandas(current)
     table = table.replace_schema_metadata(None)
     names = list(table.column_names)
     types: dict[str, Any] = {}
@@ -172,20 +262,45 @@ def _batch_input(current: Any, contract: Contract | None, label: str | None) -> 
     return Input(name, data=data, table=table)
 
 
-def _kinds(ref: Input, columns: list[str] | None) -> dict[str, Kind]:
+def _from_pandas(frame: Any) -> pa.Table:
+    """A frame as Arrow; a column Arrow cannot type (mixed objects) becomes a column of its
+    values' reprs typed ``mixed object``, so that it is reported, not a crash."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    arrays, fields = [], []
+    for name in frame.columns:
+        try:
+            array = pa.array(frame[name], from_pandas=True)
+            fields.append(pa.field(str(name), array.type))
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            array = pa.array([repr(v) for v in frame[name]], type=pa.binary())
+            fields.append(pa.field(str(name), pa.binary(), metadata={"mixed": "object"}))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _kinds(ref: Input, columns: list[str] | None) -> tuple[dict[str, Kind], dict[str, str]]:
+    """How each column is compared, and the columns of a type that cannot be (name: type)."""
     from mlratchet.drift import kind_of
 
-    wanted = columns if columns is not None else ref.names
+    wanted = columns if columns is not None else list(dict.fromkeys(ref.names))
     kinds: dict[str, Kind] = {}
+    unsupported: dict[str, str] = {}
     for name in wanted:
         if name not in ref.names:
             raise BadInputError(f"{ref.label}: no column {name!r}")
         kind = kind_of(ref.arrow_type(name))
         if kind is not None:
             kinds[name] = kind
-    if not kinds:
-        raise BadInputError(f"{ref.label}: no column in common with the batch to compare")
-    return kinds
+        else:
+            unsupported[name] = str(ref.arrow_type(name))
+    if not kinds and not unsupported:
+        raise BadInputError(f"{ref.label}: no column to compare")
+    return kinds, unsupported
 
 
 class _Model:
@@ -345,6 +460,8 @@ class Reference:
     score_edges: dict[str, Edges] | None
     feature_edges: dict[str, Edges] | None
     is_training_rows: bool
+    #: Reference columns of a type the monitor cannot compare (name: type).
+    unsupported: dict[str, str] = field(default_factory=dict)
 
     @property
     def needed(self) -> list[str]:
@@ -378,18 +495,8 @@ def _stream_edges(
     return input_edges, score_edges, feature_edges
 
 
-def reference(
-    *,
-    policy: MonitorPolicy,
-    path: Path | str | None = None,
-    model: ModelContext | None = None,
-    columns: list[str] | None = None,
-    stream: bool = False,
-    current_names: list[str] | None = None,
-) -> Reference:
-    """Summarise the reference: a file, or (default) the rows the model was trained on."""
-    from mlratchet.drift import Side
-
+def _reference_input(path: Path | str | None, model: ModelContext | None) -> Input:
+    """The reference rows: a file, or the model's training rows (none: BadInputError)."""
     if path is not None:
         ref = _open(Path(path), None, str(path))
     elif model is not None:
@@ -398,17 +505,37 @@ def reference(
         raise BadInputError(
             "give a reference: --reference FILE, or --model to use its training rows"
         )
+    if ref.rows == 0:
+        raise ref.no_rows("reference")
+    return ref
+
+
+def reference(
+    *,
+    policy: MonitorPolicy,
+    path: Path | str | None = None,
+    model: ModelContext | None = None,
+    columns: list[str] | None = None,
+    stream: bool = False,
+) -> Reference:
+    """Summarise the reference: a file, or (default) the rows the model was trained on.
+
+    Every column of the reference (or ``columns``, or the model's inputs) is expected in each
+    batch: one that is missing there is an alert, not dropped. A reference with no rows is
+    :class:`BadInputError`.
+    """
+    from mlratchet.drift import Side
+
+    ref = _reference_input(path, model)
     served = None
     if model is not None:
         missing = [n for n in model.view.inputs if n not in ref.names]
         if missing:
             raise BadInputError(f"{ref.label}: no column {missing[0]!r} (the model reads it)")
-        served = _Model(model, _kinds(ref, list(model.view.inputs)))
+        served = _Model(model, _kinds(ref, list(model.view.inputs))[0])
         if columns is None:
             columns = list(served.inputs)
-    if columns is None and current_names is not None:
-        columns = [n for n in ref.names if n in set(current_names)]
-    kinds = _kinds(ref, columns)
+    kinds, unsupported = _kinds(ref, columns)
     needed = list(dict.fromkeys([*kinds, *(served.inputs if served else [])]))
     missing = [n for n in needed if n not in ref.names]
     if missing:
@@ -429,6 +556,8 @@ def reference(
         inputs.add({n: chunk.table.column(n) for n in kinds})
         if served is not None:
             scores.add({SCORE: served.serve(chunk.table)[1]})
+    if ref.rows == 0:  # a CSV file's rows are known once read
+        raise ref.no_rows("reference")
     if served is not None:
         train = served.context.training_features
         training_features.add({n: train[n].to_numpy() for n in feature_kinds})
@@ -446,6 +575,7 @@ def reference(
         score_edges=score_edges,
         feature_edges=feature_edges,
         is_training_rows=path is None,
+        unsupported=unsupported,
     )
 
 
@@ -489,6 +619,43 @@ def _model_checks(
     return scored.columns[0], skew
 
 
+def _batch_columns(ref: Reference, cur: Input) -> tuple[dict[str, Kind], list[str], list[Unjudged]]:
+    """The columns a batch can be compared on; those it lacks; those of another type."""
+    import pyarrow as pa
+
+    from mlratchet.drift import kind_of
+
+    present = set(cur.names)
+    model_missing = [n for n in (ref.served.inputs if ref.served else []) if n not in present]
+    if model_missing:
+        raise BadInputError(
+            f"{cur.label}: no column {model_missing[0]!r} (the model reads it); add it to the batch"
+        )
+    expected = list(dict.fromkeys([*ref.kinds, *ref.unsupported]))
+    missing = [n for n in expected if n not in present]
+    unjudged: list[Unjudged] = [
+        {"column": n, "reason": f"type {t} cannot be compared"}
+        for n, t in ref.unsupported.items()
+        if n in present
+    ]
+    kinds: dict[str, Kind] = {}
+    for name, kind in ref.kinds.items():
+        if name not in present:
+            continue
+        arrow_type = cur.arrow_type(name)
+        if kind_of(arrow_type) == kind or pa.types.is_null(arrow_type):
+            kinds[name] = kind  # a null-typed column has no value: judged as such
+        else:
+            unjudged.append(
+                {
+                    "column": name,
+                    "reason": f"type {cur.type_name(name)} in batch, "
+                    f"{ref.input.type_name(name)} in reference",
+                }
+            )
+    return kinds, missing, unjudged
+
+
 def check_batch(
     ref: Reference,
     current: Any,
@@ -497,7 +664,12 @@ def check_batch(
     contract_path: str = "",
     label: str | None = None,
 ) -> MonitorResult:
-    """Compare one batch (a file, or an in-memory table) with a summarised reference."""
+    """Compare one batch (a file, or an in-memory table) with a summarised reference.
+
+    A batch with no rows is :class:`BadInputError`; a model input missing from it too (the
+    model cannot score it). Any other reference column it lacks, or holds with another type,
+    is reported (``missing_columns``, ``unjudged``) and raises an alert.
+    """
     from mlratchet.contracts import Validator
     from mlratchet.drift import Side, compare
     from mlratchet.drift.profile import Counts, count_numeric
@@ -505,17 +677,17 @@ def check_batch(
 
     policy = ref.policy
     cur = _batch_input(current, contract, label)
-    missing = [n for n in ref.needed if n not in cur.names]
-    if missing:
-        raise BadInputError(f"{cur.label}: no column {missing[0]!r}")
+    if cur.rows == 0:
+        raise cur.no_rows("batch")
     served = ref.served
-    kinds = ref.kinds
+    kinds, missing_columns, unjudged = _batch_columns(ref, cur)
     cur_inputs = Side(kinds, ref.input_edges)
     cur_scores = Side(ref.scores.kinds, ref.score_edges)
     cur_features = Side(ref.training_features.kinds, ref.feature_edges)
     predictions = Counts()
     validator = Validator(contract, cur.data) if contract is not None and cur.data else None
-    columns = list(dict.fromkeys([*ref.needed, *(validator.columns if validator else [])]))
+    needed = [n for n in ref.needed if n in kinds or n not in ref.kinds]
+    columns = list(dict.fromkeys([*needed, *(validator.columns if validator else [])]))
     text = cur.text_columns(list(kinds)) if served is None else None
     for chunk in cur.chunks(columns, ref.stream, text):
         cur_inputs.add({n: chunk.table.column(n) for n in kinds})
@@ -526,8 +698,17 @@ def check_batch(
             cur_scores.add({SCORE: scores})
             cur_features.add({n: features[n].to_numpy() for n in cur_features.kinds})
             count_numeric(labels, 0, predictions)
+    if cur.rows == 0:  # a CSV file's rows are known once read
+        raise cur.no_rows("batch")
 
-    drift = compare(ref.inputs, cur_inputs, policy)
+    drift = compare(ref.inputs, cur_inputs, policy, names=list(kinds))
+    unjudged += [
+        {"column": c["column"], "reason": c["unjudged"]}
+        for c in drift.columns
+        if c["unjudged"] is not None
+    ]
+    judged = [c for c in drift.columns if c["unjudged"] is None]
+    new_categories = _new_categories(judged)
     charts: dict[str, dict[str, Chart]] = {"drift": drift.charts}
     validation = None
     if validator is not None:
@@ -539,7 +720,7 @@ def check_batch(
         prediction, skew = _model_checks(ref, cur_scores, cur_features, drift.columns, charts)
         score_counts = cur_scores.columns[SCORE].counts
 
-    drifted, total = len(drift.drifted), len(drift.columns)
+    drifted, total = sum(c["drifted"] for c in judged), len(judged)
     dataset = dataset_drift(drifted, total, policy.drift_share)
     stability = _stability(
         drift.columns,
@@ -557,10 +738,14 @@ def check_batch(
         skew=skew,
         prediction=prediction,
     )
+    alerts += _coverage_alerts(missing_columns, unjudged, new_categories)
     context = served.context if served is not None else None
     report: MonitorReport = {
         "verdict": "alert" if alerts else "ok",
         "alerts": alerts,
+        "unjudged": unjudged,
+        "missing_columns": missing_columns,
+        "new_categories": new_categories,
         "mode": "stream" if ref.stream else "exact",
         "current": {"path": cur.label, "rows": cur.rows},
         "reference": {"source": ref.input.label, "rows": ref.input.rows},
@@ -582,6 +767,7 @@ def check_batch(
             "share": drifted / total if total else 0.0,
             "threshold": policy.drift_share,
             "dataset_drift": dataset,
+            "unjudged": len(drift.columns) - total,
             "columns": drift.columns,
         },
         "contract": validation,
@@ -604,26 +790,79 @@ def monitor(
     stream: bool | None = None,
 ) -> MonitorResult:
     """Compare a batch with the reference (a file, or the model's training rows)."""
-    from mlratchet.contracts import open_data
     from mlratchet.drift.numeric import prefetch_scipy_stats
 
     prefetch_scipy_stats()
 
-    cur_data = open_data(Path(current), contract)
+    cur = _open(Path(current), contract, str(current))
     if stream is None:
         ref_rows = 0
         if reference_path is not None:
-            ref_rows = open_data(Path(reference_path)).rows or 0
-        stream = cur_data.format == "parquet" and max(ref_rows, cur_data.rows or 0) > STREAM_ROWS
+            ref_rows = _open(Path(reference_path), None, str(reference_path)).rows
+        stream = max(ref_rows, cur.rows) > STREAM_ROWS
     ref = reference(
         policy=policy,
         path=reference_path,
         model=model,
         columns=columns,
         stream=stream,
-        current_names=list(cur_data.names),
     )
-    return check_batch(ref, current, contract=contract, contract_path=contract_path)
+    return check_batch(ref, cur, contract=contract, contract_path=contract_path)
+
+
+def _new_categories(columns: list[ColumnDrift]) -> list[NewCategories]:
+    """Categorical columns whose batch holds categories the reference never had."""
+    found: list[NewCategories] = []
+    for c in columns:
+        stats = c["statistics"]
+        if c["kind"] == "categorical" and stats.get("new_category_count"):
+            found.append(
+                {
+                    "column": c["column"],
+                    "count": int(stats["new_category_count"]),
+                    "rows": int(stats["new_category_rows"]),
+                    "share": float(stats["new_category_share"]),
+                    "examples": list(stats["new_categories"][:5]),
+                }
+            )
+    return found
+
+
+def _coverage_alerts(
+    missing: list[str], unjudged: list[Unjudged], new: list[NewCategories]
+) -> list[Alert]:
+    """Alerts for what the monitor could not judge, and for columns of unseen categories."""
+    alerts: list[Alert] = []
+    if missing:
+        alerts.append(
+            {
+                "kind": "missing_columns",
+                "message": "reference columns missing from the batch: " + ", ".join(missing),
+            }
+        )
+    if unjudged:
+        alerts.append(
+            {
+                "kind": "unjudged",
+                "message": "cannot judge: "
+                + "; ".join(f"{u['column']} ({u['reason']})" for u in unjudged),
+            }
+        )
+    # No policy threshold for unseen categories exists: a column alerts when every batch row
+    # with a value holds one (NEW_CATEGORY_SHARE).
+    flagged = [n for n in new if n["share"] >= NEW_CATEGORY_SHARE]
+    if flagged:
+        alerts.append(
+            {
+                "kind": "new_categories",
+                "message": "categories the reference never had, in "
+                + "; ".join(
+                    f"{n['column']} ({n['share']:.0%} of rows: {', '.join(n['examples'])})"
+                    for n in flagged
+                ),
+            }
+        )
+    return alerts
 
 
 def _policy_json(policy: MonitorPolicy) -> dict[str, Any]:
