@@ -374,7 +374,19 @@ def test_unavailable_input_is_bad_input(data_repo: Path, tmp_path: Path) -> None
 
     shutil.rmtree(data_repo / ".dvc" / "cache")
     shutil.rmtree(tmp_path / "remote")
+    (tmp_path / "remote").mkdir()  # the remote answers, but does not hold the input
     with pytest.raises(BadInputError, match=r"data/raw\.csv.*dvc pull"):
+        verify(data_repo)
+
+
+def test_unreachable_remote_is_named(data_repo: Path, tmp_path: Path) -> None:
+    """An input not cached, with the remote's directory gone: exit 2 saying that the remote
+    (name and URL) could not be reached, not that the input is missing from it."""
+    import shutil
+
+    shutil.rmtree(data_repo / ".dvc" / "cache")
+    shutil.rmtree(tmp_path / "remote")
+    with pytest.raises(BadInputError, match=r"data/raw\.csv.*remote 'store'.*could not be reached"):
         verify(data_repo)
 
 
