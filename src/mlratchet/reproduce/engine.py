@@ -143,6 +143,59 @@ def deferred_sigint() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+class _KeepSigint:
+    """``signal`` as ``dvc.stage.run`` sees it: its ``SIG_IGN`` of SIGINT is a no-op.
+
+    DVC ignores Ctrl-C in its own process while a command runs, so that only the command gets
+    it; a SIGINT sent to ratchet's pid would then be lost. We keep our handler instead, which
+    passes the interrupt on to the command (:func:`interrupts_reach_commands`).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(signal, name)
+
+    @staticmethod
+    def signal(signum: int, handler: Any) -> Any:
+        if signum == signal.SIGINT:
+            return signal.getsignal(signal.SIGINT)
+        return signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def interrupts_reach_commands(session: Session) -> Iterator[list[int]]:
+    """Ctrl-C (SIGINT to our pid) while DVC runs commands in this process stops the run.
+
+    While a stage command runs, the interrupt is forwarded to its measuring shell (which makes
+    the stage fail as interrupted, so DVC records nothing); between commands it raises
+    KeyboardInterrupt at once. The yielded list is non-empty once an interrupt was seen.
+    """
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    from dvc.stage import run as dvc_run
+
+    def on_sigint(signum: int, _frame: object) -> None:
+        seen.append(signum)
+        shells = session.running_shells()
+        if not shells:
+            raise KeyboardInterrupt
+        for pid in shells:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
+
+    had_module = getattr(dvc_run, "signal", None) is signal
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    if had_module:
+        dvc_run.signal = _KeepSigint()  # type: ignore[assignment]
+    try:
+        yield seen
+    finally:
+        if had_module:
+            dvc_run.signal = signal
+        signal.signal(signal.SIGINT, previous)
+
+
 def _real_shell_argv() -> list[str]:
     """The real shell and options DVC would run a command with, ending with ``-c``."""
     from dvc.stage import run as dvc_run
@@ -275,6 +328,14 @@ class Session:
 
         shutil.rmtree(self._dir, ignore_errors=True)
 
+    def running_shells(self) -> list[int]:
+        """Pids of the measuring shells that started a command and have not finished it."""
+        pids = []
+        for start in self._dir.glob("*.start"):
+            if not start.with_suffix(".json").exists() and start.stem.isdigit():
+                pids.append(int(start.stem))
+        return pids
+
     def _follow_loop(self) -> None:
         while not self._stop.wait(_POLL_SECONDS):
             with contextlib.suppress(OSError):
@@ -387,9 +448,10 @@ class _Driver:
     left half-written (DVC writes it in place).
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, interrupts: Sequence[int] = ()) -> None:
         self.session = session
         self.runs: list[StageRun] = []
+        self.interrupts = interrupts  # non-empty once Ctrl-C was seen
 
     def __call__(self, stage: Any, **kwargs: Any) -> Any:
         name = stage.addressing
@@ -402,6 +464,8 @@ class _Driver:
                     "%s is frozen. Its dependencies are not going to be reproduced.", stage
                 )
             result = stage.reproduce(**kwargs)
+            if self.interrupts:  # the command finished as Ctrl-C came: do not record it
+                raise KeyboardInterrupt
             if result is not None and not kwargs.get("dry", False):
                 with deferred_sigint():
                     stage.dump(update_pipeline=False)
@@ -418,7 +482,7 @@ class _Driver:
                 _stage_deps(stage),
             )
             self._finish(run)
-            if run.interrupted:
+            if run.interrupted or self.interrupts:
                 raise KeyboardInterrupt from exc
             raise
         commands, _ = self.session.take(name)
@@ -484,7 +548,12 @@ def run_dvc(
 
     driver = _Driver(session)
     try:
-        with contextlib.chdir(root), Repo(str(root)) as repo:
+        with (
+            interrupts_reach_commands(session) as interrupts,
+            contextlib.chdir(root),
+            Repo(str(root)) as repo,
+        ):
+            driver.interrupts = interrupts
             repo.reproduce(
                 targets=list(targets) or None,
                 force=force,
