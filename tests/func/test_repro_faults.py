@@ -118,3 +118,105 @@ def test_ctrl_c_caught_by_stage_stops_the_run_unlocked(
     assert (root / "first.txt").read_text() == "partial"
     assert lock_stages(root)["first"] == before
     assert not (root / "second.txt").exists()
+
+
+# -- 2. shell injection through ${param} --------------------------------------------------------
+
+INJECTED = {
+    "params.yaml": 'name: "a; touch PWNED"\nn: 3\n',
+    "s.py": "import sys\nopen('out.txt', 'w').write(repr(sys.argv[1:]))\n",
+    "dvc.yaml": (
+        "stages:\n"
+        "  greet:\n"
+        "    cmd: python s.py ${name} ${n}\n"
+        "    deps: [s.py]\n"
+        "    outs: [out.txt]\n"
+    ),
+}
+
+
+@pytest.fixture
+def injected(tmp_repo: Path) -> Path:
+    """A committed pipeline whose cmd interpolates a param holding `; touch PWNED`."""
+    gen(tmp_repo, INJECTED)
+    commit_all(tmp_repo, "injectable pipeline")
+    return tmp_repo
+
+
+def test_repro_refuses_a_param_the_shell_would_run(injected: Path) -> None:
+    """An unquoted ${param} holding `;` is refused with exit 5, naming stage, key, char."""
+    proc = ratchet(injected, "repro")
+    assert proc.returncode == 5, proc.stderr
+    assert "greet" in proc.stderr and "${name}" in proc.stderr and "';'" in proc.stderr
+    assert not (injected / "PWNED").exists()
+    assert not (injected / "out.txt").exists()
+
+
+def test_repro_runs_a_single_quoted_param(injected: Path) -> None:
+    """The same value, single-quoted in the cmd, is one plain argument: the stage runs."""
+    gen(injected, {"dvc.yaml": INJECTED["dvc.yaml"].replace("${name}", "'${name}'")})
+    proc = ratchet(injected, "repro")
+    assert proc.returncode == 0, proc.stderr
+    assert not (injected / "PWNED").exists()
+    assert (injected / "out.txt").read_text() == repr(["a; touch PWNED", "3"])
+
+
+@pytest.mark.parametrize("value", ["$(touch PWNED)", "`touch PWNED`", "a|b", "a&b", "a\\nb"])
+def test_other_metacharacters_are_refused(injected: Path, value: str) -> None:
+    """Command substitution, pipes, background and newlines in an unquoted ${param}: exit 5."""
+    gen(injected, {"params.yaml": f'name: "{value}"\nn: 3\n'})
+    proc = ratchet(injected, "repro")
+    assert proc.returncode == 5, proc.stderr
+    assert not (injected / "PWNED").exists()
+
+
+def test_verify_refuses_a_param_the_shell_would_run(injected: Path) -> None:
+    """`ratchet verify` of a commit whose cmd would run a param's `;`: exit 5, nothing run."""
+    gen(injected, {"params.yaml": "name: plain\nn: 3\n"})
+    dvc(injected, "repro", "-q")
+    gen(injected, {"params.yaml": INJECTED["params.yaml"]})
+    dvc(injected, "commit", "-f", "-q")
+    commit_all(injected, "lock with the injected value")
+    proc = ratchet(injected, "verify")
+    assert proc.returncode == 5, proc.stderr
+    assert "greet" in proc.stderr and "${name}" in proc.stderr
+    assert not (injected / "PWNED").exists()
+
+
+# -- 3. params keys missing from params.yaml ----------------------------------------------------
+
+
+def test_missing_listed_param_is_bad_input_before_anything_runs(tmp_repo: Path) -> None:
+    """A `params:` key absent from params.yaml: exit 2 naming file, key, stage; outputs kept."""
+    gen(
+        tmp_repo,
+        {
+            "params.yaml": "n: 3\n",
+            "s.py": "open('out.txt', 'w').write('new')\n",
+            "dvc.yaml": (
+                "stages:\n"
+                "  make:\n"
+                "    cmd: python s.py\n"
+                "    deps: [s.py]\n"
+                "    params: [n]\n"
+                "    outs: [out.txt]\n"
+            ),
+        },
+    )
+    dvc(tmp_repo, "repro", "-q")
+    commit_all(tmp_repo, "pipeline")
+    gen(tmp_repo, {"params.yaml": "m: 3\n", "s.py": "open('out.txt', 'w').write('v2')\n"})
+    (tmp_repo / "out.txt").chmod(0o644)
+    (tmp_repo / "out.txt").write_text("old")
+    proc = ratchet(tmp_repo, "repro")
+    assert proc.returncode == 2, proc.stderr
+    assert "params.yaml" in proc.stderr and "'n'" in proc.stderr and "make" in proc.stderr
+    assert (tmp_repo / "out.txt").read_text() == "old"
+
+
+def test_missing_interpolated_param_is_bad_input(injected: Path) -> None:
+    """A `${key}` in no params file: exit 2 naming params.yaml, the key and the stage."""
+    gen(injected, {"params.yaml": "n: 3\n"})
+    proc = ratchet(injected, "repro")
+    assert proc.returncode == 2, proc.stderr
+    assert "params.yaml" in proc.stderr and "'name'" in proc.stderr and "greet" in proc.stderr

@@ -539,9 +539,11 @@ def run_dvc(
 ) -> list[StageRun]:
     """``dvc repro [TARGETS] [--force] [--pull] [--no-commit] [--no-run-cache]``, in process.
 
-    Returns every stage DVC looked at, in DVC's order. A failing stage raises
-    :class:`StageFailedError` (with the runs so far); Ctrl-C raises KeyboardInterrupt; any
-    other DVC error is a :class:`BadInputError` or :class:`ConflictError` (lock held).
+    Returns every stage DVC looked at, in DVC's order. Before any stage runs,
+    :mod:`mlratchet.reproduce.preflight` refuses unsafe ``${param}`` commands (RefusedError)
+    and missing params keys (BadInputError). A failing stage raises :class:`StageFailedError`
+    (with the runs so far); Ctrl-C raises KeyboardInterrupt; any other DVC error is a
+    :class:`BadInputError` or :class:`ConflictError` (lock held).
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -554,6 +556,7 @@ def run_dvc(
             Repo(str(root)) as repo,
         ):
             driver.interrupts = interrupts
+            _preflight(repo, targets)
             repo.reproduce(
                 targets=list(targets) or None,
                 force=force,
@@ -567,6 +570,18 @@ def run_dvc(
             raise StageFailedError(driver.runs) from exc
         raise translate_dvc_error(exc) from exc
     return driver.runs
+
+
+def _preflight(repo: Any, targets: Sequence[str]) -> None:
+    """Refuse, before any stage runs, what would fail or do harm halfway through."""
+    from mlratchet.reproduce import preflight
+
+    preflight.check_interpolations(repo)
+    if targets:
+        stages = [s for t in targets for s in repo.stage.collect(t, with_deps=True)]
+    else:
+        stages = list(repo.index.stages)
+    preflight.check_params(stages)
 
 
 def _parent_death_preexec() -> Callable[[], None] | None:

@@ -485,6 +485,7 @@ def _check_in(
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    from mlratchet.reproduce import preflight
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import translate_dvc_error
 
@@ -494,6 +495,7 @@ def _check_in(
     with Session(on_event=on_event, env=env) as session:
         try:
             with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
+                preflight.check_interpolations(sandbox_repo)
                 stale = find_stale(sandbox_repo, committed)
                 if stale:
                     return stale, []
