@@ -220,3 +220,74 @@ def test_missing_interpolated_param_is_bad_input(injected: Path) -> None:
     proc = ratchet(injected, "repro")
     assert proc.returncode == 2, proc.stderr
     assert "params.yaml" in proc.stderr and "'name'" in proc.stderr and "greet" in proc.stderr
+
+
+# -- 4. busy and corrupt DVC locks ------------------------------------------------------------
+
+ONE_STAGE = {
+    "s.py": "open('out.txt', 'w').write('made')\n",
+    "dvc.yaml": "stages:\n  make:\n    cmd: python s.py\n    deps: [s.py]\n    outs: [out.txt]\n",
+}
+
+
+@pytest.fixture
+def one_stage(tmp_repo: Path) -> Path:
+    """A committed one-stage pipeline that has never run."""
+    gen(tmp_repo, ONE_STAGE)
+    commit_all(tmp_repo, "one stage")
+    return tmp_repo
+
+
+def test_output_locked_by_another_process_is_a_conflict(one_stage: Path) -> None:
+    """An output write-locked in .dvc/tmp/rwlock by a live process: exit 4 naming the lock."""
+    import json
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = {
+            "read": {},
+            "write": {str(one_stage / "out.txt"): {"pid": holder.pid, "cmd": "dvc repro"}},
+        }
+        (one_stage / ".dvc" / "tmp" / "rwlock").write_text(json.dumps(lock))
+        proc = ratchet(one_stage, "repro")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 4, proc.stderr
+    assert ".dvc/tmp/rwlock" in proc.stderr and "another dvc or ratchet" in proc.stderr
+    assert not (one_stage / "out.txt").exists()
+
+
+def test_repository_lock_held_is_a_conflict(one_stage: Path) -> None:
+    """.dvc/tmp/lock held by another process: exit 4 saying another DVC process holds it."""
+    script = (
+        "import sys, time\n"
+        "from dvc.lock import make_lock\n"
+        "lock = make_lock(sys.argv[1], tmp_dir=sys.argv[2], hardlink_lock=False)\n"
+        "lock.lock()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    tmp = one_stage / ".dvc" / "tmp"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp / "lock"), str(tmp)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        proc = ratchet(one_stage, "repro")
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert proc.returncode == 4, proc.stderr
+    assert ".dvc/tmp/lock" in proc.stderr
+
+
+@pytest.mark.parametrize("content", ["{bad", "0"])
+def test_corrupt_rwlock_is_bad_input_with_dvcs_message(one_stage: Path, content: str) -> None:
+    """An unreadable .dvc/tmp/rwlock: exit 2 with DVC's reason and the file, not 'failed: 0'."""
+    (one_stage / ".dvc" / "tmp" / "rwlock").write_text(content)
+    proc = ratchet(one_stage, "repro")
+    assert proc.returncode == 2, proc.stderr
+    assert ".dvc/tmp/rwlock" in proc.stderr and "RWLock-file" in proc.stderr

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlratchet.errors import BadInputError, ConflictError
+from mlratchet.errors import BadInputError, ConflictError, RatchetError
 from mlratchet.reproduce import stageshell
 
 StageStatus = Literal["ran", "restored", "skipped", "pulled", "failed", "not-run"]
@@ -471,6 +471,10 @@ class _Driver:
                     stage.dump(update_pipeline=False)
         except Exception as exc:
             commands, tail = self.session.take(name)
+            locked = _rwlock_error(stage, exc)
+            if locked is not None:
+                self._finish(StageRun(name, "not-run", time.perf_counter() - start, commands))
+                raise locked from exc
             run = StageRun(
                 name,
                 "failed",
@@ -499,6 +503,33 @@ class _Driver:
     def _finish(self, run: StageRun) -> None:
         self.runs.append(run)
         self.session.emit(Event("finished", run.stage, run=run))
+
+
+def _rwlock_error(stage: Any, exc: BaseException) -> Exception | None:
+    """DVC's per-output lock (``.dvc/tmp/rwlock``) busy or unreadable, as one of our errors."""
+    from dvc.lock import LockError
+    from dvc.rwlock import RWLockFileCorruptedError, RWLockFileFormatError
+
+    path = os.path.join(".dvc", "tmp", "rwlock")
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for error in chain:
+        text = " ".join(str(error).split())
+        if isinstance(error, LockError):
+            return ConflictError(
+                f"{path}: stage '{stage.addressing}' cannot lock its files, another dvc or "
+                f"ratchet is running on this repository: {text}"
+            )
+        if isinstance(error, RWLockFileCorruptedError | RWLockFileFormatError):
+            detail = ": ".join(_error_chain(error)[1:2]) or ""
+            return BadInputError(
+                f"{path}: {text}{f' ({detail})' if detail else ''}; if no dvc or ratchet is "
+                "running on this repository, remove the file and retry"
+            )
+    return None
 
 
 def translate_dvc_error(exc: Exception) -> Exception:
@@ -566,10 +597,24 @@ def run_dvc(
                 repro_fn=driver,
             )
     except DvcException as exc:
+        ours = _raised_by_us(exc)
+        if ours is not None:  # DVC wraps what the driver raised ("failed to reproduce")
+            raise ours from exc
         if driver.runs and driver.runs[-1].status == "failed":
             raise StageFailedError(driver.runs) from exc
         raise translate_dvc_error(exc) from exc
     return driver.runs
+
+
+def _raised_by_us(exc: BaseException) -> RatchetError | None:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if isinstance(current, RatchetError):
+            return current
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _preflight(repo: Any, targets: Sequence[str]) -> None:
