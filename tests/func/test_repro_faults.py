@@ -291,3 +291,28 @@ def test_corrupt_rwlock_is_bad_input_with_dvcs_message(one_stage: Path, content:
     proc = ratchet(one_stage, "repro")
     assert proc.returncode == 2, proc.stderr
     assert ".dvc/tmp/rwlock" in proc.stderr and "RWLock-file" in proc.stderr
+
+
+# -- 5. a dvc.lock hash that is not a string ------------------------------------------------------
+
+
+def test_integer_md5_in_dvc_lock_is_an_integrity_error(one_stage: Path) -> None:
+    """An md5 that YAML reads as an integer: exit 3 naming dvc.lock, the stage and the field."""
+    dvc(one_stage, "repro", "-q")
+    lock = one_stage / "dvc.lock"
+    text = lock.read_text()
+    digest = text.split("md5: ")[1].split()[0]
+    lock.write_text(text.replace(digest, "12345678901234567890123456789012"))
+    proc = ratchet(one_stage, "repro")
+    assert proc.returncode == 3, proc.stderr
+    assert "dvc.lock" in proc.stderr and "'make'" in proc.stderr and "md5" in proc.stderr
+
+
+def test_integer_md5_is_refused_by_the_lock_reader() -> None:
+    """dvclock.parse_lock, the one reader of dvc.lock, refuses a non-string md5."""
+    from mlratchet import dvclock
+    from mlratchet.errors import IntegrityError
+
+    text = "schema: '2.0'\nstages:\n  make:\n    cmd: x\n    outs:\n    - path: o\n      md5: 7\n"
+    with pytest.raises(IntegrityError, match=r"dvc\.lock: stage 'make': out o: field md5"):
+        dvclock.parse_lock(text)

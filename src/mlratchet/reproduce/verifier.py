@@ -437,8 +437,8 @@ def verify(
             f"{lock_path} does not exist at {rev} ({sha[:7]}): nothing to verify; "
             "run the pipeline and commit dvc.lock"
         )
-    committed = parse_lock(lock_bytes, f"{lock_path} at {rev}")
     stale = malformed_hashes(lock_bytes)  # DVC itself would crash on these
+    committed = {} if stale else parse_lock(lock_bytes, f"{lock_path} at {rev}")
     checks: list[StageCheck] = []
     workdir: str | None = None
     if not stale:
