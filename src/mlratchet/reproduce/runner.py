@@ -132,8 +132,16 @@ def repro(
         except StageFailedError as exc:
             runs = list(exc.runs)
             failed = runs[-1]
-    envs: dict[str, Environment] = {
-        run.stage: stage_environment(root, run.deps, run.cmd) for run in runs if run.status == "ran"
-    }
-    stored = store(root, records(root, runs, envs))
+    try:
+        envs: dict[str, Environment] = {
+            run.stage: stage_environment(root, run.deps, run.cmd)
+            for run in runs
+            if run.status == "ran"
+        }
+        stored = store(root, records(root, runs, envs))
+    except OSError as exc:
+        if failed is None:
+            raise
+        # e.g. the disk filled up: the stage's own failure is what the user must see
+        stored = Stored(warning=f"could not store the compute record: {exc}")
     return ReproReport(tuple(runs), failed, stored)
