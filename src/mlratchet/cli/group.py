@@ -7,7 +7,7 @@ import errno
 import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -53,9 +53,7 @@ Exit codes:
 
 #: errno values that say the machine refused a write or an access (a full disk, a read-only
 #: file system, permissions): the environment's doing, not a bug, so bad input (exit 2).
-ENVIRONMENT_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
-)
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def environment_error(exc: BaseException) -> OSError | None:
@@ -156,39 +154,43 @@ class RatchetGroup(LazyGroup):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
-            extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
-            if extra is not None:  # an optional dependency is absent: say which extra brings it
-                if as_json:
-                    _echo_json_error(str(extra), ExitCode.BAD_INPUT, type(extra).__name__)
-                raise ReportedError(extra) from exc
-            refused = environment_error(exc)
-            if refused is not None:  # a full disk, a read-only file system, no permission
-                message = describe_environment_error(refused)
-                if as_json:
-                    _echo_json_error(message, ExitCode.BAD_INPUT, type(refused).__name__)
-                click.secho(f"error: {message}", err=True, fg="red")
-                ctx.exit(ExitCode.BAD_INPUT)
-            if as_json:
-                _echo_json_error(
-                    f"internal error: {type(exc).__name__}: {exc}",
-                    ExitCode.INTERNAL,
-                    type(exc).__name__,
-                )
-            if (ctx.obj or {}).get("traceback"):
-                import traceback
-
-                traceback.print_exc(file=sys.stderr)
-            click.secho(
-                f"internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in mlratchet; rerun as `ratchet --traceback <command> ...` "
-                "(or with RATCHET_TRACEBACK=1) and report it.",
-                err=True,
-                fg="red",
-            )
-            ctx.exit(ExitCode.INTERNAL)
+            self._unexpected(ctx, exc, as_json=as_json)
         if isinstance(rv, int) and rv != ExitCode.OK:
             ctx.exit(rv)
         return rv
+
+    def _unexpected(self, ctx: click.Context, exc: Exception, *, as_json: bool) -> NoReturn:
+        """A missing extra, the environment refusing, or a bug: report it and exit."""
+        extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+        if extra is not None:  # an optional dependency is absent: say which extra brings it
+            if as_json:
+                _echo_json_error(str(extra), ExitCode.BAD_INPUT, type(extra).__name__)
+            raise ReportedError(extra) from exc
+        refused = environment_error(exc)
+        if refused is not None:  # a full disk, a read-only file system, no permission
+            message = describe_environment_error(refused)
+            if as_json:
+                _echo_json_error(message, ExitCode.BAD_INPUT, type(refused).__name__)
+            click.secho(f"error: {message}", err=True, fg="red")
+            ctx.exit(ExitCode.BAD_INPUT)
+        if as_json:
+            _echo_json_error(
+                f"internal error: {type(exc).__name__}: {exc}",
+                ExitCode.INTERNAL,
+                type(exc).__name__,
+            )
+        if (ctx.obj or {}).get("traceback"):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        click.secho(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in mlratchet; rerun as `ratchet --traceback <command> ...` "
+            "(or with RATCHET_TRACEBACK=1) and report it.",
+            err=True,
+            fg="red",
+        )
+        ctx.exit(ExitCode.INTERNAL)
 
 
 @click.group(

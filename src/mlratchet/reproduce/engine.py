@@ -187,7 +187,7 @@ def interrupts_reach_commands(session: Session) -> Iterator[list[int]]:
     had_module = getattr(dvc_run, "signal", None) is signal
     previous = signal.signal(signal.SIGINT, on_sigint)
     if had_module:
-        dvc_run.signal = _KeepSigint()  # type: ignore[assignment]
+        dvc_run.signal = _KeepSigint()
     try:
         yield seen
     finally:
@@ -510,7 +510,7 @@ def _rwlock_error(stage: Any, exc: BaseException) -> Exception | None:
     from dvc.lock import LockError
     from dvc.rwlock import RWLockFileCorruptedError, RWLockFileFormatError
 
-    path = os.path.join(".dvc", "tmp", "rwlock")
+    path = str(Path(".dvc", "tmp", "rwlock"))
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:

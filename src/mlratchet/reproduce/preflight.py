@@ -82,7 +82,7 @@ def _watching_cmds(found: list[tuple[str, str, Any, str]]) -> Iterator[None]:
     original = Context.resolve_str
 
     def resolve_str(self: Any, src: str, *args: Any, **kwargs: Any) -> Any:
-        key = kwargs.get("key", args[2] if len(args) > 2 else None)  # noqa: PLR2004
+        key = kwargs.get("key", args[2] if len(args) > 2 else None)
         result = original(self, src, *args, **kwargs)
         if key == "cmd" and isinstance(src, str):
             matches = get_matches(src)
@@ -94,11 +94,11 @@ def _watching_cmds(found: list[tuple[str, str, Any, str]]) -> Iterator[None]:
                 found.append((src, str(match["inner"]).strip(), value, quoting))
         return result
 
-    Context.resolve_str = resolve_str  # type: ignore[method-assign]
+    Context.resolve_str = resolve_str
     try:
         yield
     finally:
-        Context.resolve_str = original  # type: ignore[method-assign]
+        Context.resolve_str = original
 
 
 def _project_files(repo: Any) -> list[Any]:
