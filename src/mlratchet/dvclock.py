@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlratchet.errors import BadInputError
+from mlratchet.errors import BadInputError, IntegrityError
 
 LOCK_FILE = "dvc.lock"
 
@@ -43,10 +43,17 @@ class StageLock:
     outs: tuple[Entry, ...]
 
 
-def _entry(raw: dict[str, Any], source: str, stage: str) -> Entry:
+def _entry(raw: dict[str, Any], source: str, stage: str, kind: str) -> Entry:
     if not isinstance(raw, dict) or "path" not in raw:
         raise BadInputError(f"{source}: stage {stage!r} has an entry without a path")
     md5 = raw.get("md5")
+    if md5 is not None and not isinstance(md5, str):
+        # YAML reads an all-digit hash, or a hand edit, as a number: DVC crashes on it.
+        raise IntegrityError(
+            f"{source}: stage '{stage}': {kind} {raw['path']}: field md5 is "
+            f"{md5!r} ({type(md5).__name__}), not a hash string; dvc.lock was edited or "
+            "corrupted: restore it (`git checkout dvc.lock`) or delete that stage entry and rerun"
+        )
     return Entry(
         path=str(raw["path"]),
         md5=str(md5) if md5 is not None else None,
@@ -57,7 +64,11 @@ def _entry(raw: dict[str, Any], source: str, stage: str) -> Entry:
 
 
 def parse_lock(text: str | bytes, source: str = LOCK_FILE) -> dict[str, StageLock]:
-    """Parse ``dvc.lock`` text into stage name -> :class:`StageLock`."""
+    """Parse ``dvc.lock`` text into stage name -> :class:`StageLock`.
+
+    Unreadable YAML or a wrong shape is :class:`BadInputError`; an ``md5`` that is not a
+    string (a number, a list) is :class:`IntegrityError`, naming the stage and the entry.
+    """
     from mlratchet.yamlio import parse_yaml
 
     if isinstance(text, bytes):
@@ -72,9 +83,9 @@ def parse_lock(text: str | bytes, source: str = LOCK_FILE) -> dict[str, StageLoc
         stages[name] = StageLock(
             name=name,
             cmd=str(raw.get("cmd", "")),
-            deps=tuple(_entry(d, source, name) for d in raw.get("deps", []) or []),
+            deps=tuple(_entry(d, source, name, "dep") for d in raw.get("deps", []) or []),
             params={str(k): dict(v or {}) for k, v in (raw.get("params") or {}).items()},
-            outs=tuple(_entry(o, source, name) for o in raw.get("outs", []) or []),
+            outs=tuple(_entry(o, source, name, "out") for o in raw.get("outs", []) or []),
         )
     return stages
 

@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     CHECK_FAILED = 1  # a check said no: not reproducible, invalid data, drift, gate refused
-    BAD_INPUT = 2  # usage or bad input: unreadable file, unknown revision, bad name
+    BAD_INPUT = 2  # bad input: unreadable file, unknown revision; disk full, read-only, denied
     INTEGRITY = 3  # a hash that does not match its record, a corrupt artifact or registry
     CONFLICT = 4  # tag exists elsewhere, push rejected, lock held, dirty worktree
     REFUSED = 5  # refused for safety: untrusted model type, a path escaping the repo

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -49,6 +51,31 @@ Exit codes:
   141  stdout closed early (piped into head), as for a tool killed by SIGPIPE"""
 
 
+#: errno values that say the machine refused a write or an access (a full disk, a read-only
+#: file system, permissions): the environment's doing, not a bug, so bad input (exit 2).
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def environment_error(exc: BaseException) -> OSError | None:
+    """The OSError of the environment (disk full, read-only, denied) in ``exc``'s chain."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if isinstance(current, OSError) and current.errno in ENVIRONMENT_ERRNOS:
+            return current
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def describe_environment_error(exc: OSError) -> str:
+    """``cannot write PATH: No space left on device (the environment, not a bug)``."""
+    verb = "access" if exc.errno in (errno.EACCES, errno.EPERM) else "write"
+    where = f" {exc.filename}" if exc.filename is not None else ""
+    reason = exc.strerror or os.strerror(exc.errno or 0)
+    return f"cannot {verb}{where}: {reason} (the environment, not a bug)"
+
+
 class ReportedError(click.ClickException):
     """A library error on its way out of Click, carrying its exit code."""
 
@@ -59,6 +86,23 @@ class ReportedError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.secho(f"error: {self.message}", err=True, fg="red")
+
+
+def _wants_json(ctx: click.Context) -> bool:
+    """Whether the subcommand was given ``--json`` (before any ``--``)."""
+    args = list(ctx.args)
+    if "--" in args:
+        args = args[: args.index("--")]
+    return "--json" in args
+
+
+def _echo_json_error(message: str, code: int, kind: str) -> None:
+    """The one JSON object a failed ``--json`` command leaves on stdout."""
+    from mlratchet.fsio import dumps_json
+
+    error = {"error": {"message": message, "exit_code": code, "type": kind}}
+    with contextlib.suppress(OSError):
+        click.echo(dumps_json(error), nl=False)
 
 
 class LazyGroup(click.Group):
@@ -82,14 +126,21 @@ class LazyGroup(click.Group):
 class RatchetGroup(LazyGroup):
     """The root group: maps library errors, Ctrl-C and bugs to the exit-code table.
 
-    A command returns an int (its exit code); the group exits with it.
+    A command returns an int (its exit code); the group exits with it. A full disk, a
+    read-only file system or a denied permission is the environment's (exit 2), not a bug.
+    ``--traceback`` prints a bug's traceback and still exits 70. A command given ``--json``
+    that fails leaves one object on stdout: ``{"error": {"message", "exit_code", "type"}}``.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        as_json = _wants_json(ctx)
         try:
             rv = super().invoke(ctx)
         except RatchetError as exc:
-            raise ReportedError(exc) from exc
+            reported = ReportedError(exc)
+            if as_json:
+                _echo_json_error(str(exc), reported.exit_code, type(exc).__name__)
+            raise reported from exc
         except KeyboardInterrupt:
             click.secho("interrupted", err=True, fg="red")
             ctx.exit(ExitCode.INTERRUPTED)
@@ -103,22 +154,43 @@ class RatchetGroup(LazyGroup):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
-            extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
-            if extra is not None:  # an optional dependency is absent: say which extra brings it
-                raise ReportedError(extra) from exc
-            if (ctx.obj or {}).get("traceback"):
-                raise
-            click.secho(
-                f"internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in mlratchet; rerun as `ratchet --traceback <command> ...` "
-                "(or with RATCHET_TRACEBACK=1) and report it.",
-                err=True,
-                fg="red",
-            )
-            ctx.exit(ExitCode.INTERNAL)
+            self._unexpected(ctx, exc, as_json=as_json)
         if isinstance(rv, int) and rv != ExitCode.OK:
             ctx.exit(rv)
         return rv
+
+    def _unexpected(self, ctx: click.Context, exc: Exception, *, as_json: bool) -> NoReturn:
+        """A missing extra, the environment refusing, or a bug: report it and exit."""
+        extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+        if extra is not None:  # an optional dependency is absent: say which extra brings it
+            if as_json:
+                _echo_json_error(str(extra), ExitCode.BAD_INPUT, type(extra).__name__)
+            raise ReportedError(extra) from exc
+        refused = environment_error(exc)
+        if refused is not None:  # a full disk, a read-only file system, no permission
+            message = describe_environment_error(refused)
+            if as_json:
+                _echo_json_error(message, ExitCode.BAD_INPUT, type(refused).__name__)
+            click.secho(f"error: {message}", err=True, fg="red")
+            ctx.exit(ExitCode.BAD_INPUT)
+        if as_json:
+            _echo_json_error(
+                f"internal error: {type(exc).__name__}: {exc}",
+                ExitCode.INTERNAL,
+                type(exc).__name__,
+            )
+        if (ctx.obj or {}).get("traceback"):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        click.secho(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in mlratchet; rerun as `ratchet --traceback <command> ...` "
+            "(or with RATCHET_TRACEBACK=1) and report it.",
+            err=True,
+            fg="red",
+        )
+        ctx.exit(ExitCode.INTERNAL)
 
 
 @click.group(

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlratchet.errors import BadInputError, ConflictError
+from mlratchet.errors import BadInputError, ConflictError, RatchetError
 from mlratchet.reproduce import stageshell
 
 StageStatus = Literal["ran", "restored", "skipped", "pulled", "failed", "not-run"]
@@ -141,6 +141,59 @@ def deferred_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if received:
         raise KeyboardInterrupt
+
+
+class _KeepSigint:
+    """``signal`` as ``dvc.stage.run`` sees it: its ``SIG_IGN`` of SIGINT is a no-op.
+
+    DVC ignores Ctrl-C in its own process while a command runs, so that only the command gets
+    it; a SIGINT sent to ratchet's pid would then be lost. We keep our handler instead, which
+    passes the interrupt on to the command (:func:`interrupts_reach_commands`).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(signal, name)
+
+    @staticmethod
+    def signal(signum: int, handler: Any) -> Any:
+        if signum == signal.SIGINT:
+            return signal.getsignal(signal.SIGINT)
+        return signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def interrupts_reach_commands(session: Session) -> Iterator[list[int]]:
+    """Ctrl-C (SIGINT to our pid) while DVC runs commands in this process stops the run.
+
+    While a stage command runs, the interrupt is forwarded to its measuring shell (which makes
+    the stage fail as interrupted, so DVC records nothing); between commands it raises
+    KeyboardInterrupt at once. The yielded list is non-empty once an interrupt was seen.
+    """
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    from dvc.stage import run as dvc_run
+
+    def on_sigint(signum: int, _frame: object) -> None:
+        seen.append(signum)
+        shells = session.running_shells()
+        if not shells:
+            raise KeyboardInterrupt
+        for pid in shells:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
+
+    had_module = getattr(dvc_run, "signal", None) is signal
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    if had_module:
+        dvc_run.signal = _KeepSigint()
+    try:
+        yield seen
+    finally:
+        if had_module:
+            dvc_run.signal = signal
+        signal.signal(signal.SIGINT, previous)
 
 
 def _real_shell_argv() -> list[str]:
@@ -275,6 +328,14 @@ class Session:
 
         shutil.rmtree(self._dir, ignore_errors=True)
 
+    def running_shells(self) -> list[int]:
+        """Pids of the measuring shells that started a command and have not finished it."""
+        pids = []
+        for start in self._dir.glob("*.start"):
+            if not start.with_suffix(".json").exists() and start.stem.isdigit():
+                pids.append(int(start.stem))
+        return pids
+
     def _follow_loop(self) -> None:
         while not self._stop.wait(_POLL_SECONDS):
             with contextlib.suppress(OSError):
@@ -387,9 +448,10 @@ class _Driver:
     left half-written (DVC writes it in place).
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, interrupts: Sequence[int] = ()) -> None:
         self.session = session
         self.runs: list[StageRun] = []
+        self.interrupts = interrupts  # non-empty once Ctrl-C was seen
 
     def __call__(self, stage: Any, **kwargs: Any) -> Any:
         name = stage.addressing
@@ -402,11 +464,17 @@ class _Driver:
                     "%s is frozen. Its dependencies are not going to be reproduced.", stage
                 )
             result = stage.reproduce(**kwargs)
+            if self.interrupts:  # the command finished as Ctrl-C came: do not record it
+                raise KeyboardInterrupt
             if result is not None and not kwargs.get("dry", False):
                 with deferred_sigint():
                     stage.dump(update_pipeline=False)
         except Exception as exc:
             commands, tail = self.session.take(name)
+            locked = _rwlock_error(stage, exc)
+            if locked is not None:
+                self._finish(StageRun(name, "not-run", time.perf_counter() - start, commands))
+                raise locked from exc
             run = StageRun(
                 name,
                 "failed",
@@ -418,7 +486,7 @@ class _Driver:
                 _stage_deps(stage),
             )
             self._finish(run)
-            if run.interrupted:
+            if run.interrupted or self.interrupts:
                 raise KeyboardInterrupt from exc
             raise
         commands, _ = self.session.take(name)
@@ -435,6 +503,33 @@ class _Driver:
     def _finish(self, run: StageRun) -> None:
         self.runs.append(run)
         self.session.emit(Event("finished", run.stage, run=run))
+
+
+def _rwlock_error(stage: Any, exc: BaseException) -> Exception | None:
+    """DVC's per-output lock (``.dvc/tmp/rwlock``) busy or unreadable, as one of our errors."""
+    from dvc.lock import LockError
+    from dvc.rwlock import RWLockFileCorruptedError, RWLockFileFormatError
+
+    path = str(Path(".dvc", "tmp", "rwlock"))
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for error in chain:
+        text = " ".join(str(error).split())
+        if isinstance(error, LockError):
+            return ConflictError(
+                f"{path}: stage '{stage.addressing}' cannot lock its files, another dvc or "
+                f"ratchet is running on this repository: {text}"
+            )
+        if isinstance(error, RWLockFileCorruptedError | RWLockFileFormatError):
+            detail = ": ".join(_error_chain(error)[1:2]) or ""
+            return BadInputError(
+                f"{path}: {text}{f' ({detail})' if detail else ''}; if no dvc or ratchet is "
+                "running on this repository, remove the file and retry"
+            )
+    return None
 
 
 def translate_dvc_error(exc: Exception) -> Exception:
@@ -475,16 +570,24 @@ def run_dvc(
 ) -> list[StageRun]:
     """``dvc repro [TARGETS] [--force] [--pull] [--no-commit] [--no-run-cache]``, in process.
 
-    Returns every stage DVC looked at, in DVC's order. A failing stage raises
-    :class:`StageFailedError` (with the runs so far); Ctrl-C raises KeyboardInterrupt; any
-    other DVC error is a :class:`BadInputError` or :class:`ConflictError` (lock held).
+    Returns every stage DVC looked at, in DVC's order. Before any stage runs,
+    :mod:`mlratchet.reproduce.preflight` refuses unsafe ``${param}`` commands (RefusedError)
+    and missing params keys (BadInputError). A failing stage raises :class:`StageFailedError`
+    (with the runs so far); Ctrl-C raises KeyboardInterrupt; any other DVC error is a
+    :class:`BadInputError` or :class:`ConflictError` (lock held).
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     driver = _Driver(session)
     try:
-        with contextlib.chdir(root), Repo(str(root)) as repo:
+        with (
+            interrupts_reach_commands(session) as interrupts,
+            contextlib.chdir(root),
+            Repo(str(root)) as repo,
+        ):
+            driver.interrupts = interrupts
+            _preflight(repo, targets)
             repo.reproduce(
                 targets=list(targets) or None,
                 force=force,
@@ -494,10 +597,36 @@ def run_dvc(
                 repro_fn=driver,
             )
     except DvcException as exc:
+        ours = _raised_by_us(exc)
+        if ours is not None:  # DVC wraps what the driver raised ("failed to reproduce")
+            raise ours from exc
         if driver.runs and driver.runs[-1].status == "failed":
             raise StageFailedError(driver.runs) from exc
         raise translate_dvc_error(exc) from exc
     return driver.runs
+
+
+def _raised_by_us(exc: BaseException) -> RatchetError | None:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if isinstance(current, RatchetError):
+            return current
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _preflight(repo: Any, targets: Sequence[str]) -> None:
+    """Refuse, before any stage runs, what would fail or do harm halfway through."""
+    from mlratchet.reproduce import preflight
+
+    preflight.check_interpolations(repo)
+    if targets:
+        stages = [s for t in targets for s in repo.stage.collect(t, with_deps=True)]
+    else:
+        stages = list(repo.index.stages)
+    preflight.check_params(stages)
 
 
 def _parent_death_preexec() -> Callable[[], None] | None:

@@ -117,9 +117,14 @@ def repro(
 
     A failing stage is a result (``report.failed``), not an exception; Ctrl-C raises
     KeyboardInterrupt with ``dvc.lock`` whole. DVC errors before any stage ran (a broken
-    ``dvc.yaml``, the lock held) raise :class:`~mlratchet.errors.RatchetError` subclasses.
+    ``dvc.yaml``, the lock held, a ``dvc.lock`` whose hash is not a string) raise
+    :class:`~mlratchet.errors.RatchetError` subclasses.
     """
+    from mlratchet import dvclock
+
     root = find_dvc_root(repo)
+    if (root / dvclock.LOCK_FILE).is_file():
+        dvclock.load_lock(root)  # a corrupt record is refused before DVC crashes on it
     failed: StageRun | None = None
     with Session(on_event=on_event) as session:
         try:
@@ -127,8 +132,16 @@ def repro(
         except StageFailedError as exc:
             runs = list(exc.runs)
             failed = runs[-1]
-    envs: dict[str, Environment] = {
-        run.stage: stage_environment(root, run.deps, run.cmd) for run in runs if run.status == "ran"
-    }
-    stored = store(root, records(root, runs, envs))
+    try:
+        envs: dict[str, Environment] = {
+            run.stage: stage_environment(root, run.deps, run.cmd)
+            for run in runs
+            if run.status == "ran"
+        }
+        stored = store(root, records(root, runs, envs))
+    except OSError as exc:
+        if failed is None:
+            raise
+        # e.g. the disk filled up: the stage's own failure is what the user must see
+        stored = Stored(warning=f"could not store the compute record: {exc}")
     return ReproReport(tuple(runs), failed, stored)

@@ -11,7 +11,9 @@ or ``ratchet verify`` runs, ``SHELL`` points at a launcher for this script, whic
 3. forwards Ctrl-C (SIGINT), SIGTERM, SIGHUP and SIGQUIT to that process group;
 4. reaps it with ``os.wait4`` and writes a JSON record: wall time, CPU time (user + system of
    the command and every descendant it waited for) and peak RSS (the largest single process);
-5. exits with the command's status (128 + N when it died of signal N).
+5. exits with the command's status (128 + N when it died of signal N), except that a command
+   that got Ctrl-C is reported as interrupted (exit 130) even when it caught the signal and
+   exited 0: DVC must not record half-made outputs in ``dvc.lock``.
 
 It runs as ``python -I -S stageshell.py -c CMD``: standard library only, no site-packages, no
 ``PYTHON*`` variables, so it starts in milliseconds and cannot be affected by the project.
@@ -33,6 +35,10 @@ ENV_SAVED_SHELL = "RATCHET_SHELL_SAVED"  # the user's SHELL ("" when it was unse
 PR_SET_PDEATHSIG = 1
 PARENT_DEATH_SIGNAL = signal.SIGUSR2
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+INTERRUPTED = 128 + int(signal.SIGINT)
+#: One Ctrl-C reaches this shell twice when the terminal signals the whole process group and
+#: ratchet forwards it too: a repeat within this many seconds is the same key press.
+SAME_SIGINT_S = 0.25
 
 
 def _set_parent_death_signal(sig: int) -> bool:
@@ -117,8 +123,14 @@ def main(args: list[str]) -> int:
 
     child = 0
     received: list[int] = []
+    last_sigint = [-1.0]
 
     def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT:
+            now = time.monotonic()
+            if last_sigint[0] >= 0 and now - last_sigint[0] < SAME_SIGINT_S:
+                return
+            last_sigint[0] = now
         received.append(signum)
         if child:
             target = signal.SIGKILL if signum == PARENT_DEATH_SIGNAL else signum
@@ -138,6 +150,13 @@ def main(args: list[str]) -> int:
         returncode = -os.WTERMSIG(status)
     else:
         code = returncode = os.WEXITSTATUS(status)
+    signals = [signal.Signals(s).name for s in received]
+    # Interrupted however the command learnt of it: Ctrl-C forwarded by us, or sent to its own
+    # process group (it died of SIGINT, or its shell reported so with 130).
+    if "SIGINT" not in signals and (returncode in (-int(signal.SIGINT), INTERRUPTED)):
+        signals.append("SIGINT")
+    if "SIGINT" in signals:
+        code = INTERRUPTED
     rss_kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
     if record_dir:
         _write_json(
@@ -152,7 +171,7 @@ def main(args: list[str]) -> int:
                 "sys_s": usage.ru_stime,
                 "peak_rss_kib": rss_kib,
                 "returncode": returncode,
-                "signals": [signal.Signals(s).name for s in received],
+                "signals": signals,
                 "err": err_path,
             },
         )

@@ -446,10 +446,10 @@ def verify(
             f"{lock_path} does not exist at {rev} ({sha[:7]}): nothing to verify; "
             "run the pipeline and commit dvc.lock"
         )
-    committed = parse_lock(lock_bytes, f"{lock_path} at {rev}")
-    # Hashes DVC would crash on, and committed outputs edited after the run (a re-run cannot
-    # see those: it rewrites the file), before anything runs.
+    # Hashes DVC would crash on (before parsing: the reader refuses them), then committed
+    # outputs edited after the run (a re-run cannot see those: it rewrites the file).
     stale = quick_problems(dvc_root, sha, lock_bytes, rev)
+    committed = {} if stale else parse_lock(lock_bytes, f"{lock_path} at {rev}")
     checks: list[StageCheck] = []
     workdir: str | None = None
     if not stale:
@@ -496,6 +496,7 @@ def _check_in(
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
+    from mlratchet.reproduce import preflight
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import translate_dvc_error
 
@@ -505,6 +506,7 @@ def _check_in(
     with Session(on_event=on_event, env=env) as session:
         try:
             with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
+                preflight.check_interpolations(sandbox_repo)
                 stale = find_stale(sandbox_repo, committed)
                 if stale:
                     return stale, []
