@@ -139,6 +139,7 @@ def ct_step(run: Runner, month: int, reason: str, record: Month) -> None:
     run("git", "commit", "-q", "-m", f"ct: {what} through month {month} ({reason})")
     run("ratchet", "verify")
     run("ratchet", "repro")  # stores the compute record on the new commit
+    run("dvc", "push", "-q")  # the data first: `promote --push` refuses a model others lack
     run("git", "push", "-q", "origin", "HEAD", "refs/notes/mlratchet")
     record.action = f"retrain ({reason})"
     record.window = run("flightdelay", "window").stdout.strip()

@@ -182,7 +182,7 @@ def test_no_refresh_is_bad_input(project: Path) -> None:
     head = set_refresh(project, None)
     code, data, err = ct(project)
     assert code == 2
-    assert data is None
+    assert data is not None and data["error"]["exit_code"] == 2  # type: ignore[index]
     assert "ct.refresh" in err and "ratchet.yaml" in err
     assert git(project, "rev-parse", "HEAD") == head
 

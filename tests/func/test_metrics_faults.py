@@ -91,6 +91,19 @@ def test_params_symlink_out_of_the_project_is_refused(repo: Path, outside: Path)
     assert "params.yaml at workspace is a symlink to" in result.stderr
 
 
+def test_report_plots_symlink_out_of_the_project_is_refused(repo: Path, outside: Path) -> None:
+    """The report reads a DVC plot's data through the same reader: a plot file that links
+    out of the project is exit 5 and its bytes are not rendered."""
+    (repo / "dvc.yaml").write_text(
+        (repo / "dvc.yaml").read_text() + "plots:\n  - plot.json: {x: step, y: auc}\n",
+        encoding="utf-8",
+    )
+    (repo / "plot.json").symlink_to(outside)
+    result = invoke(repo, "report", "--base", "HEAD")
+    assert result.exit_code == 5, result.output
+    assert "stolen" not in result.output and "plot.json" in result.stderr
+
+
 def test_committed_symlink_inside_the_project_is_followed(repo: Path) -> None:
     """A committed relative symlink to a file in the repository reads that file's metrics."""
     gen(repo, {"real/metrics.json": '{"auc": 0.9}'})

@@ -42,7 +42,7 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0    ok
   1    a check said no (not reproducible, invalid data, drift, gate refused, regression)
-  2    usage or bad input (unreadable file, unknown revision, bad name)
+  2    usage or bad input (unreadable file, unknown revision, bad name; disk full, read-only)
   3    integrity failure (a hash that does not match its record, a corrupt artifact)
   4    conflict or busy (tag exists elsewhere, push rejected, lock held, dirty worktree)
   5    refused for safety (untrusted model type, a path escaping the repository)

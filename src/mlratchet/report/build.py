@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mlratchet.dvclock import raw_stages
 from mlratchet.errors import IntegrityError, RatchetError
 from mlratchet.gitio import BlobReader
-from mlratchet.metrics.source import Root, find_root
+from mlratchet.metrics.source import Root, Snapshot, TreeSnapshot, WorkspaceSnapshot, find_root
 from mlratchet.report.charts import resample
 from mlratchet.report.sections import (
     Charts,
@@ -70,14 +70,21 @@ class _Files:
         self.root = root
         self.blobs = blobs
         self.policy_file = policy_file  # --policy FILE: judges both sides instead of ratchet.yaml
+        self._snaps: dict[str | None, Snapshot] = {}
 
     def read(self, rev: Revision, path: str) -> bytes | None:
-        if rev.sha is None:
-            try:
-                return (self.root.path / path).read_bytes()
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                return None
-        return self.blobs.read(rev.sha, self.root.prefix + path)
+        """The bytes of ``path`` at ``rev`` through the metrics snapshots, so a symlink that
+        leads out of the project is refused (exit 5) here as everywhere else."""
+        snap = self._snaps.get(rev.sha)
+        if snap is None:
+            snap = (
+                WorkspaceSnapshot(self.root)
+                if rev.sha is None
+                else TreeSnapshot.of_commit(self.root, rev.sha, rev.short, self.blobs)
+            )
+            self._snaps[rev.sha] = snap
+        got = snap.read(path)
+        return None if got is None else got[0]
 
 
 @dataclass(frozen=True)
