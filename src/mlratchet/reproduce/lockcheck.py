@@ -63,35 +63,55 @@ def quick_problems(dvc_root: Path, sha: str, lock_bytes: bytes, where: str) -> l
     return [describe(m, where) for m in committed_mismatches(dvc_root, sha, stages)]
 
 
-def check_lock(repo: Path | str, rev: str = "HEAD") -> LockCheck:
-    """All three findings for commit ``rev`` (a second or two: one shared clone, no run)."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
+@dataclass(frozen=True)
+class CommittedLock:
+    """Where a commit's ``dvc.lock`` is, and its bytes (None: the commit has none)."""
 
+    git_root: Path
+    dvc_root: Path
+    dvc_rel: Path  # the DVC root relative to the git top level
+    sha: str
+    lock_path: str  # relative to the git top level
+    data: bytes | None
+
+
+def committed_lock(repo: Path | str, rev: str, *, what: str) -> CommittedLock:
+    """Resolve ``rev`` (a commit, not the work tree) and read its ``dvc.lock`` from git."""
     from mlratchet import gitio, revs
-    from mlratchet.dvclock import parse_lock
-    from mlratchet.reproduce import sandbox as sb
-    from mlratchet.reproduce.engine import find_dvc_root, translate_dvc_error
-    from mlratchet.reproduce.verifier import find_stale
+    from mlratchet.reproduce.engine import find_dvc_root
 
     git_root = gitio.toplevel(repo)
     dvc_root = find_dvc_root(repo)
     dvc_rel = dvc_root.resolve().relative_to(git_root.resolve())
     revision = revs.resolve(git_root, rev)
     if revision.sha is None:
-        raise BadInputError("a lock check needs a commit, not the work tree: commit first")
-    sha = revision.sha
+        raise BadInputError(f"{what} checks a commit, not the work tree: commit, then {what}")
     lock_path = (dvc_rel / "dvc.lock").as_posix()
-    lock_bytes = gitio.read_blob(git_root, sha, lock_path)
+    data = gitio.read_blob(git_root, revision.sha, lock_path)
+    return CommittedLock(git_root, dvc_root, dvc_rel, revision.sha, lock_path, data)
+
+
+def check_lock(repo: Path | str, rev: str = "HEAD") -> LockCheck:
+    """All three findings for commit ``rev`` (a second or two: one shared clone, no run)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    from mlratchet.dvclock import parse_lock
+    from mlratchet.reproduce import sandbox as sb
+    from mlratchet.reproduce.engine import translate_dvc_error
+    from mlratchet.reproduce.verifier import find_stale
+
+    found = committed_lock(repo, rev, what="a lock check")
+    sha, lock_path, lock_bytes = found.sha, found.lock_path, found.data
     if lock_bytes is None:
         return LockCheck(sha, lock_path, (f"{lock_path} does not exist at {sha[:7]}",))
-    problems = quick_problems(dvc_root, sha, lock_bytes, sha[:7])
+    problems = quick_problems(found.dvc_root, sha, lock_bytes, sha[:7])
     if problems:
         return LockCheck(sha, lock_path, tuple(problems))
     committed = parse_lock(lock_bytes, f"{lock_path} at {sha[:7]}")
-    with sb.checkout(git_root, sha, dvc_rel) as box:
-        user_config = sb.user_dvc_config(dvc_root)
-        sb.configure_dvc(box, user_config, sb.user_cache_dir(dvc_root, user_config))
+    with sb.checkout(found.git_root, sha, found.dvc_rel) as box:
+        user_config = sb.user_dvc_config(found.dvc_root)
+        sb.configure_dvc(box, user_config, sb.user_cache_dir(found.dvc_root, user_config))
         try:
             with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
                 problems = find_stale(sandbox_repo, committed)

@@ -45,7 +45,6 @@ from mlratchet.reproduce.engine import (
     Session,
     StageFailedError,
     StageRun,
-    find_dvc_root,
     run_dvc,
     run_dvc_parallel,
 )
@@ -426,21 +425,15 @@ def verify(
     chain runs in this process either way). Raises :class:`BadInputError` (exit 2) for an
     unknown revision, a revision without ``dvc.lock``, or an input that cannot be fetched.
     """
-    from mlratchet import gitio, notes, revs
+    from mlratchet import notes
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import deferred_sigint
-    from mlratchet.reproduce.lockcheck import quick_problems
+    from mlratchet.reproduce.lockcheck import committed_lock, quick_problems
 
     start = time.perf_counter()
-    git_root = gitio.toplevel(repo)
-    dvc_root = find_dvc_root(repo)
-    dvc_rel = dvc_root.resolve().relative_to(git_root.resolve())
-    revision = revs.resolve(git_root, rev)
-    if revision.sha is None:
-        raise BadInputError("verify checks a commit, not the work tree: commit, then verify")
-    sha = revision.sha
-    lock_path = (dvc_rel / "dvc.lock").as_posix()
-    lock_bytes = gitio.read_blob(git_root, sha, lock_path)
+    found = committed_lock(repo, rev, what="verify")
+    git_root, dvc_root, dvc_rel, sha = found.git_root, found.dvc_root, found.dvc_rel, found.sha
+    lock_path, lock_bytes = found.lock_path, found.data
     if lock_bytes is None:
         raise BadInputError(
             f"{lock_path} does not exist at {rev} ({sha[:7]}): nothing to verify; "
