@@ -130,12 +130,17 @@ def _csv_header(path: Path) -> list[str]:
         names = next(csv.reader([first.decode("utf-8")]))
     except UnicodeDecodeError:
         raise BadInputError(f"{path}:1: the header is not UTF-8; re-encode the file") from None
+    return unique_names(names)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """CSV header names made unique as the readers show them: a repeat of ``x`` is ``x#2``."""
     seen: dict[str, int] = {}
-    unique = []
+    out = []
     for name in names:
         seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return unique
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
 
 
 def _count_lines(path: Path) -> int:

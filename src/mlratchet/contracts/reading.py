@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlratchet.errors import BadInputError
+from mlratchet.tables import unique_names
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -252,7 +253,7 @@ def open_csv(path: Path, declared: Mapping[str, str] | None = None) -> TableFile
 
     names, data = _header(path)
     issues = _duplicates(names)
-    unique = _unique_names(names)
+    unique = unique_names(names)
     ragged: list[Any] = []
 
     def skip(row: Any) -> str:
@@ -314,15 +315,6 @@ def open_csv(path: Path, declared: Mapping[str, str] | None = None) -> TableFile
     out.types = {name: table.schema.field(i).type for i, name in enumerate(unique)}
     out._csv_table = table.rename_columns(unique)
     out._csv_rows = row_numbers
-    return out
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
     return out
 
 
