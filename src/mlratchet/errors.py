@@ -12,7 +12,9 @@ must stop the pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 
 class RatchetError(Exception):
@@ -24,6 +26,25 @@ class RatchetError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what caused it (``__cause__``, else ``__context__``), outermost first,
+    each once (a cycle ends the walk)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def find_in_chain(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The first exception of type ``kind`` in ``exc``'s :func:`chain`, or None."""
+    return next((e for e in chain(exc) if isinstance(e, kind)), None)
 
 
 class CheckFailedError(RatchetError):

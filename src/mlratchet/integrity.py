@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,11 +232,24 @@ def _tree_mismatches(root: Path, rev: str, entries: list[Entry]) -> list[Mismatc
 
 
 def check_committed(
-    repo: Path | str, rev: str | None, where: str, stages: dict[str, StageLock] | None = None
+    repo: Path | str,
+    rev: str | None,
+    where: str,
+    stages: dict[str, StageLock] | None = None,
+    *,
+    only: Iterable[str] | None = None,
 ) -> None:
-    """Raise :class:`CommittedOutputError` (exit 3) if any committed output differs from
-    ``dvc.lock`` at ``rev``."""
+    """Raise :class:`CommittedOutputError` (exit 3) if a committed output differs from
+    ``dvc.lock`` at ``rev``; with ``only``, just the outputs that are, or hold, those files
+    (the ones a reader is about to judge by)."""
     found = committed_mismatches(repo, rev, stages)
+    if only is not None:
+        paths = list(only)
+        found = [
+            m
+            for m in found
+            if any(p == m.path or p.startswith(m.path.rstrip("/") + "/") for p in paths)
+        ]
     if found:
         raise CommittedOutputError(found, where)
 

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from mlratchet import __version__
-from mlratchet.errors import RatchetError, missing_extra
+from mlratchet.errors import RatchetError, chain, missing_extra
 from mlratchet.exitcodes import ExitCode, exit_code_for
 
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
@@ -58,14 +58,10 @@ ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.E
 
 def environment_error(exc: BaseException) -> OSError | None:
     """The OSError of the environment (disk full, read-only, denied) in ``exc``'s chain."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        if isinstance(current, OSError) and current.errno in ENVIRONMENT_ERRNOS:
-            return current
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return None
+    return next(
+        (e for e in chain(exc) if isinstance(e, OSError) and e.errno in ENVIRONMENT_ERRNOS),
+        None,
+    )
 
 
 def describe_environment_error(exc: OSError) -> str:

@@ -198,7 +198,7 @@ def check_recorded(snap: Snapshot, files: Mapping[str, Any]) -> None:
     (read from ``snap``) is, or lies in, an output of ``snap``'s ``dvc.lock`` whose bytes are
     not the ones the lock records. A snapshot without ``dvc.lock`` has nothing to check."""
     from mlratchet.errors import BadInputError
-    from mlratchet.integrity import CommittedOutputError, committed_mismatches
+    from mlratchet.integrity import check_committed
 
     if not files:
         return
@@ -216,13 +216,7 @@ def check_recorded(snap: Snapshot, files: Mapping[str, Any]) -> None:
             f"{exc}; so nothing tells whether the metrics at {snap.label} are the ones the "
             "pipeline wrote"
         ) from None
-    found = [
-        m
-        for m in committed_mismatches(snap.root.path, snap.sha, stages)
-        if any(path == m.path or path.startswith(m.path.rstrip("/") + "/") for path in files)
-    ]
-    if found:
-        raise CommittedOutputError(found, snap.label)
+    check_committed(snap.root.path, snap.sha, snap.label, stages, only=files)
 
 
 def _policy(snap: Snapshot, policy_file: Path | None) -> tuple[Policy, str]:

@@ -221,19 +221,6 @@ def _verify_model(root: Path, artifact: str, commit: str, what: str) -> tuple[st
     return entry.path, verified.md5, "workspace" if verified.in_workspace else "cache"
 
 
-def _check_recorded(root: Path, commit: str, metrics: Mapping[str, Any]) -> None:
-    """The metrics files read at ``commit`` are the bytes its ``dvc.lock`` records (exit 3)."""
-    from mlratchet.integrity import CommittedOutputError, committed_mismatches
-
-    try:
-        found = committed_mismatches(root, commit)
-    except BadInputError:
-        return  # no dvc.lock at that commit: lineage says so, the lock check refuses it
-    found = [m for m in found if any(p == m.path or p.startswith(m.path + "/") for p in metrics)]
-    if found:
-        raise CommittedOutputError(found, commit[:7])
-
-
 def _wait_for_clock(root: Path, state: RegistryState, artifact: str) -> tuple[str, int]:
     """The tagger identity, dated strictly after every dated tag of the artifact that counts."""
     dated = [
@@ -520,20 +507,32 @@ class Promotion:
 
 
 def _subject(
-    read_metrics: MetricsReader | None, root: Path, version: str, commit: str
+    read_metrics: MetricsReader | None,
+    root: Path,
+    version: str,
+    commit: str,
+    *,
+    check_records: bool,
 ) -> tuple[Subject, Mapping[str, Mapping[str, Any]] | None]:
-    """The version's metrics for the gates (a file that cannot be read fails them, reported)."""
+    """The version's metrics for the gates (a file that cannot be read fails them, reported).
+
+    ``check_records``: the metrics files must be the bytes the commit's ``dvc.lock`` records
+    (for the incumbent; the candidate's whole lock was checked when it was chosen).
+    """
     from mlratchet.dvclock import load_lock, outputs
+    from mlratchet.integrity import check_committed
     from mlratchet.metrics import read_metrics as default_reader
 
     reader = read_metrics or default_reader
     try:
-        lineage = {path: entry.md5 for path, entry in outputs(load_lock(root, commit)).items()}
+        stages = load_lock(root, commit)
     except BadInputError:
-        lineage = {}
+        stages = None
+    lineage = {} if stages is None else {p: e.md5 for p, e in outputs(stages).items()}
     try:
         metrics = reader(root, commit)
-        _check_recorded(root, commit, metrics)
+        if check_records and stages is not None:
+            check_committed(root, commit, commit[:7], stages, only=metrics)
     except (BadInputError, IntegrityError) as exc:
         return Subject(version, commit, None, str(exc), lineage), None
     return Subject(version, commit, flat_metrics(metrics), outputs=lineage), metrics
@@ -598,13 +597,17 @@ def _evidence(
     """Everything the gates look at, read from git (and the metrics reader)."""
     from mlratchet import notes
 
-    subject, metrics = _subject(read_metrics, root, candidate.version, candidate.commit)
+    subject, metrics = _subject(
+        read_metrics, root, candidate.version, candidate.commit, check_records=False
+    )
     holds = {}
     if candidate.state is not None:
         holds = {s: h.assigned.tag for s, h in candidate.state.holds.items() if h.active}
     other = None
     if incumbent is not None:
-        other, _ = _subject(read_metrics, root, incumbent.version, incumbent.commit)
+        other, _ = _subject(
+            read_metrics, root, incumbent.version, incumbent.commit, check_records=True
+        )
     evidence = Evidence(
         candidate=subject,
         holds=holds,

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlratchet.errors import BadInputError, ConflictError, RatchetError
+from mlratchet.errors import BadInputError, ConflictError, RatchetError, chain, find_in_chain
 from mlratchet.reproduce import stageshell
 
 StageStatus = Literal["ran", "restored", "skipped", "pulled", "failed", "not-run"]
@@ -415,19 +415,17 @@ class Session:
 def _error_chain(exc: BaseException) -> list[str]:
     """The messages of an exception and its causes, outermost first, blank and repeats dropped."""
     messages: list[str] = []
-    current: BaseException | None = exc
-    while current is not None:
-        text = str(current).strip()
+    for error in chain(exc):
+        text = str(error).strip()
         if text and text not in messages:
             messages.append(text)
-        current = current.__cause__ or current.__context__
     return messages
 
 
 def _dvc_error_text(exc: BaseException) -> str:
     """The most specific DVC message of a failed stage (``failed to run: CMD, exited with N``)."""
-    chain = _error_chain(exc)
-    return chain[-1] if chain else type(exc).__name__
+    messages = _error_chain(exc)
+    return messages[-1] if messages else type(exc).__name__
 
 
 def _stage_cmd(stage: Any) -> str:
@@ -511,12 +509,7 @@ def _rwlock_error(stage: Any, exc: BaseException) -> Exception | None:
     from dvc.rwlock import RWLockFileCorruptedError, RWLockFileFormatError
 
     path = str(Path(".dvc", "tmp", "rwlock"))
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    for error in chain:
+    for error in chain(exc):
         text = " ".join(str(error).split())
         if isinstance(error, LockError):
             return ConflictError(
@@ -607,14 +600,7 @@ def run_dvc(
 
 
 def _raised_by_us(exc: BaseException) -> RatchetError | None:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        if isinstance(current, RatchetError):
-            return current
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return None
+    return find_in_chain(exc, RatchetError)
 
 
 def _preflight(repo: Any, targets: Sequence[str]) -> None:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from mlratchet.errors import BadInputError, RefusedError
+from mlratchet.errors import BadInputError, RefusedError, find_in_chain
 
 #: Characters a shell reads as plain text in an unquoted word.
 PLAIN = re.compile(r"[A-Za-z0-9._\-/=:,+@%]*")
@@ -140,10 +140,8 @@ def check_interpolations(repo: Any) -> None:
                 with _watching_cmds(found):
                     resolver.resolve_one(name)
             except DvcException as exc:
-                cause: BaseException | None = exc
-                while cause is not None and not isinstance(cause, KeyNotInContext):
-                    cause = cause.__cause__ or cause.__context__
-                if isinstance(cause, KeyNotInContext):
+                cause = find_in_chain(exc, KeyNotInContext)
+                if cause is not None:
                     raise BadInputError(
                         f"{_params_files(dvcfile.contents)}: no key {cause.key!r}, which stage "
                         f"'{name}' interpolates into {rel} (${{{cause.key}}}); add it to the "
