@@ -18,6 +18,7 @@ from mlratchet.exitcodes import ExitCode, exit_code_for
 #: name -> "module:attribute" of each top-level command; a module is imported only when needed.
 COMMANDS: dict[str, str] = {
     "ct": "mlratchet.cli.ct:ct",
+    "exp": "mlratchet.cli.exp:exp",
     "init": "mlratchet.cli.init:init",
     "metrics": "mlratchet.cli.metrics:metrics",
     "notes": "mlratchet.cli.notes:notes",
