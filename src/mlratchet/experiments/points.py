@@ -198,7 +198,7 @@ def from_sweep_file(data: Any, source: str) -> list[Point]:
         if not params:
             raise BadInputError(f"{source}: random: needs params to draw from")
         seed = data.get("seed", 0)
-        rng = random.Random(json.dumps(seed))
+        rng = random.Random(json.dumps(seed))  # noqa: S311 - reproducible draws, not secrets
         for _ in range(count):
             points.append(
                 tuple(
@@ -243,7 +243,7 @@ def apply(text: str, assignments: Iterable[Assignment], source: str) -> str:
     yaml.width = 4096
     try:
         data = yaml.load(text) if text.strip() else {}
-    except Exception as exc:  # noqa: BLE001 - ruamel raises many kinds for a broken file
+    except Exception as exc:  # ruamel raises many kinds for a broken file
         raise BadInputError(f"{source}: not valid YAML: {exc}") from None
     if data is None:
         data = {}

@@ -135,3 +135,48 @@ def reachable_from_branch(repo: Path | str, sha: str) -> bool:
 def names(refs: Iterable[ExpRef]) -> set[str]:
     """The names of ``refs``."""
     return {e.name for e in refs}
+
+
+@dataclass(frozen=True)
+class Branched:
+    """``ratchet exp branch``: the experiment and the new branch at its commit."""
+
+    exp: ExpRef
+    branch: str
+
+    def to_json(self) -> dict[str, str | None]:
+        """The ``--json`` shape."""
+        return {
+            "experiment": self.exp.name,
+            "ref": self.exp.ref,
+            "rev": self.exp.sha,
+            "baseline": self.exp.baseline,
+            "branch": self.branch,
+        }
+
+
+def branch(repo: Path | str, name: str, new_branch: str | None = None) -> Branched:
+    """A new branch at experiment ``name``'s commit (its parent is the baseline): open a pull
+    request from it, and CI, verify and the promotion gates judge it as any change. An
+    existing branch is :class:`ConflictError` (4), never moved."""
+    from mlratchet.gitio import head
+
+    exp = find(repo, name, prefer=head(repo))
+    if exp is None or exp.sha is None:
+        raise BadInputError(f"unknown experiment {name!r} (see `ratchet exp show --all`)")
+    target = new_branch or f"exp/{exp.name}"
+    if run(repo, "check-ref-format", "--branch", target, check=False).returncode != 0:
+        raise BadInputError(f"invalid branch name {target!r}")
+    try:
+        run(
+            repo,
+            "update-ref",
+            "-m",
+            f"ratchet exp branch {exp.name}",
+            f"refs/heads/{target}",
+            exp.sha,
+            _ZERO,
+        )
+    except GitError:
+        raise ConflictError(f"branch {target!r} already exists; give another name") from None
+    return Branched(exp, target)

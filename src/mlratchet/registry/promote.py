@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlratchet import revs
-from mlratchet.errors import BadInputError, ConflictError, IntegrityError, RatchetError
+from mlratchet.errors import (
+    BadInputError,
+    ConflictError,
+    IntegrityError,
+    RatchetError,
+    RefusedError,
+)
 from mlratchet.gitio import dirty_paths, git, head, read_blob, run
 from mlratchet.metrics.source import find_root
 from mlratchet.policy import Policy, policy_at
@@ -194,6 +200,15 @@ def _resolve_commit(root: Path, rev: str) -> str:
     resolved = revs.resolve(root, rev)
     if resolved.sha is None:
         raise BadInputError("the work tree cannot be registered: commit it and give a revision")
+    from mlratchet.experiments.refs import list_refs, reachable_from_branch
+
+    if not reachable_from_branch(root, resolved.sha):
+        exps = [e.name for e in list_refs(root) if e.sha == resolved.sha]
+        if exps:
+            raise RefusedError(
+                f"{rev!r} is experiment {exps[0]!r}, on no branch: no promotion straight from an "
+                f"experiment; `ratchet exp branch {exps[0]}`, open a pull request, merge it"
+            )
     return resolved.sha
 
 
