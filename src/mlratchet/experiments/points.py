@@ -228,26 +228,68 @@ def files(points: Iterable[Point]) -> list[str]:
     return sorted({a.file for point in points for a in point})
 
 
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _splice(text: str, data: Any, items: list[Assignment]) -> str | None:
+    """``text`` with each existing one-line scalar replaced in place (so the diff of a pull
+    request shows just those lines), or None when an edit needs the whole file rewritten."""
+    lines = text.splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []
+    for item in items:
+        node, parts = data, item.key.split(".")
+        for part in parts[:-1]:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return None
+        last = parts[-1]
+        if isinstance(node, dict) and last in node:
+            line, col = node.lc.value(last)
+        else:
+            return None
+        if not (_scalar(node[last]) and _scalar(item.value)) or line >= len(lines):
+            return None
+        rest = lines[line][col:]
+        body, hash_, comment = rest.partition(" #")
+        token = body.rstrip("\r\n").rstrip()
+        if not token or token[0] in "|>[{&*!\"'" or token.endswith((",", "]", "}")):
+            return None
+        tail = body[len(token) :] + hash_ + comment
+        edits.append((line, col, json.dumps(item.value) + tail))
+    for line, col, replacement in edits:
+        lines[line] = lines[line][:col] + replacement
+    return "".join(lines)
+
+
 def apply(text: str, assignments: Iterable[Assignment], source: str) -> str:
     """``text`` (a YAML params file) with each assignment set, comments and layout kept.
 
-    A key that is not in the file is added (its parents must be mappings); a key through a
-    scalar is bad input naming it.
+    A scalar replacing a one-line scalar is edited in place (the rest of the file is byte for
+    byte the same); anything else (a new key, a list value) rewrites the file with ruamel's
+    round-trip dumper. A key through a scalar is bad input naming it.
     """
     import io
 
     from ruamel.yaml import YAML
 
+    items = list(assignments)
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
-    yaml.width = 4096
+    yaml.width = 4096  # a rewrite keeps long flow lists on one line rather than re-wrapping
     try:
         data = yaml.load(text) if text.strip() else {}
     except Exception as exc:  # ruamel raises many kinds for a broken file
         raise BadInputError(f"{source}: not valid YAML: {exc}") from None
     if data is None:
         data = {}
-    for item in assignments:
+    spliced = _splice(text, data, items) if text.strip() else None
+    if spliced is not None:
+        return spliced
+    for item in items:
         node: Any = data
         parts = item.key.split(".")
         for i, part in enumerate(parts):
