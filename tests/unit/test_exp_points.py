@@ -54,7 +54,7 @@ def test_random_points_are_drawn_from_the_seed() -> None:
     [{"random": 2}, {"params": {"a": {"uniform": [2, 1]}}, "random": 1}, {"bogus": 1}, {}],
 )
 def test_bad_sweep_file_names_the_file(data: dict) -> None:
-    with pytest.raises(BadInputError, match="s.yaml"):
+    with pytest.raises(BadInputError, match=r"s\.yaml"):
         p.from_sweep_file(data, "s.yaml")
 
 
@@ -87,5 +87,5 @@ def test_apply_adds_keys_and_lists_keeping_comments() -> None:
 
 
 def test_apply_through_a_scalar_is_bad_input() -> None:
-    with pytest.raises(BadInputError, match="train.lr.x"):
+    with pytest.raises(BadInputError, match=r"train\.lr\.x"):
         p.apply(TEXT, [Assignment("params.yaml", "train.lr.x", 1)], "params.yaml")
