@@ -34,14 +34,18 @@ def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
 
 
 def make_experiments(
-    repo: Path | str, baseline_sha: str, experiments: Sequence[Experiment], *, when: int = 1_700_000_000
+    repo: Path | str,
+    baseline_sha: str,
+    experiments: Sequence[Experiment],
+    *,
+    when: int = 1_700_000_000,
 ) -> dict[str, str]:
     """Create one experiment commit per ``(name, files)`` on ``baseline_sha``; return name -> sha.
 
     Every commit and ref is written by one ``git fast-import`` (refs that exist are refused by
     fast-import's ``--force``-less mode only when not fast-forward; names must be new).
     """
-    repo = Path(repo)
+    repo = Path(repo).resolve()
     baseline = _git(repo, "rev-parse", "--verify", f"{baseline_sha}^{{commit}}").decode().strip()
     stream = bytearray()
     for mark, (name, files) in enumerate(experiments, start=1):

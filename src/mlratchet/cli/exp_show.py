@@ -20,7 +20,7 @@ from mlratchet.cli.options import (
 from mlratchet.cli.render import echo_json, note
 
 if TYPE_CHECKING:
-    from mlratchet.experiments.leaderboard import Leaderboard, Row
+    from mlratchet.experiments.leaderboard import Baseline, Leaderboard, Row
 
 #: How a table marks a metric's verdict against the baseline (--md spells the word out).
 MARKS = {
@@ -61,9 +61,7 @@ def _sort_option(text: str | None) -> tuple[str | None, Any]:
     help="Rank by this metric (flat key) instead of the policy's primary; its direction comes "
     "from its rule under metrics:, or is given after a colon.",
 )
-@click.option(
-    "--all-metrics", is_flag=True, help="Show every metric, not only those with a rule."
-)
+@click.option("--all-metrics", is_flag=True, help="Show every metric, not only those with a rule.")
 @option_json
 @option_md
 @option_csv
@@ -114,16 +112,17 @@ def show(
         where = "any baseline" if all_baselines else f"baseline {board.baseline.rev[:7]}"
         note(f"no experiments of {where} (run `ratchet exp run`)")
     if html_file is not None:
-        from mlratchet.experiments.html import write_html
+        from importlib import import_module  # the HTML page's module is optional
 
-        write_html(html_file, board)
+        import_module("mlratchet.experiments.html").write_html(html_file, board)
         note(f"wrote {html_file}")
     if as_json:
         from mlratchet.metrics.render import strict_json
 
         click.echo(strict_json(board.to_json(), indent=None), nl=False)
         return 0
-    headers, rows = _table(board, all_metrics=all_metrics, precision=precision, words=as_md)
+    style = "csv" if as_csv else "md" if as_md else "plain"
+    headers, rows = _table(board, all_metrics=all_metrics, precision=precision, style=style)
     if as_csv:
         from mlratchet.metrics.render import csv_text
 
@@ -165,44 +164,53 @@ def _names(pairs: list[tuple[str, str]], default: str | None = None) -> list[str
 
 
 def _table(
-    board: Leaderboard, *, all_metrics: bool, precision: int | None, words: bool
-) -> tuple[list[str], list[list[str]]]:
+    board: Leaderboard, *, all_metrics: bool, precision: int | None, style: str
+) -> tuple[list[str], list[list[Any]]]:
+    """The header and rows: the baseline first, then the experiments in rank order. A judged
+    cell carries its verdict: a mark (plain), the word (md); CSV has the values as they are
+    and a verdict column per judged metric."""
     from mlratchet.metrics.render import effective_precision, format_field
 
+    csv = style == "csv"
     digits = effective_precision(precision)
     metrics = _columns(board, all_metrics)
     params = list(board.swept)
+    names = _names(metrics)
+    pairs = {(v.path, v.key) for r in board.experiments for v in r.verdicts}
+    judged = [i for i, pair in enumerate(metrics) if pair in pairs] if csv else []
     headers = [
         "Experiment",
         "Rank",
         "Status",
-        *_names(metrics),
+        *names,
         *_names(params, "params.yaml"),
+        *(f"{names[i]} verdict" for i in judged),
     ]
 
-    def cell(value: Any) -> str:
+    def cell(value: Any) -> Any:
+        if csv:
+            return value
         return FILL if value is None else format_field(value, digits)
 
-    def row_of(name: str, rank: str, status: str, item: Row | None, m: Any, p: Any) -> list[str]:
-        marks = {} if item is None else {(v.path, v.key): str(v.status) for v in item.verdicts}
-        out = [name, rank, status]
+    def row_of(first: list[Any], item: Row | Baseline) -> list[Any]:
+        marks = {(v.path, v.key): str(v.status) for v in getattr(item, "verdicts", ())}
+        out = list(first)
         for path, key in metrics:
-            text = cell(m.get(path, {}).get(key))
+            text = cell(item.metrics.get(path, {}).get(key))
             verdict = marks.get((path, key))
-            if verdict is not None:
-                text = f"{text} ({verdict})" if words else f"{text} {MARKS.get(verdict, '?')}"
+            if verdict is not None and not csv:
+                text = f"{text} ({verdict})" if style == "md" else f"{text} {MARKS[verdict]}"
             out.append(text)
-        out.extend(cell(p.get(path, {}).get(key)) for path, key in params)
+        out.extend(cell(item.params.get(path, {}).get(key)) for path, key in params)
+        out.extend(marks.get(metrics[i]) for i in judged)
         return out
 
     base = board.baseline
-    rows = [
-        row_of(base.name or base.rev[:7], FILL, "baseline", None, base.metrics, base.params)
-    ]
+    rows = [row_of([base.name or base.rev[:7], None if csv else FILL, "baseline"], base)]
     for item in board.experiments:
         status = item.status if item.error is None or item.status == "failed" else "error"
-        rank = FILL if item.rank is None else str(item.rank)
-        rows.append(row_of(item.name, rank, status, item, item.metrics, item.params))
+        rank = item.rank if csv else FILL if item.rank is None else str(item.rank)
+        rows.append(row_of([item.name, rank, status], item))
     for item in board.experiments:
         if item.error:
             note(f"{item.name}: {item.error}")

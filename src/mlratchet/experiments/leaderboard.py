@@ -23,16 +23,26 @@ with the error and what could be read.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError
+from mlratchet.experiments.refs import ExpRef
 from mlratchet.gitio import BlobReader, run
 from mlratchet.metrics.collect import MissingFileError, Reader
-from mlratchet.metrics.parse import flat_view
-from mlratchet.metrics.source import SYMLINK_MODE, Root, TreeSnapshot, find_root, is_dvcfile, ls_tree
+from mlratchet.metrics.parse import flat_view, metrics_flat, suffix
+from mlratchet.metrics.source import (
+    SYMLINK_MODE,
+    Root,
+    TreeSnapshot,
+    find_root,
+    is_dvcfile,
+    ls_tree,
+)
 
 if TYPE_CHECKING:
     from mlratchet.metrics.api import Comparison
@@ -274,12 +284,171 @@ class _Trees:
 _Change = tuple[str, "str | None", bool]
 
 
+# -- params files edited in place --------------------------------------------------------------
+_NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?)(?:[ \t]+#.*)?[ \t]*")
+_UNSAFE = tuple("|>&*!%@`")
+#: Anchors, aliases, merge keys, tags, directives: one edit may show in two places, or values
+#: may resolve otherwise (``%YAML 1.1``); such files are always parsed whole.
+_NODES = re.compile(r"(?:^|[\s\[{,])[&*!]|^%|<<", re.MULTILINE)
+_Path = tuple[Any, ...]
+
+
+class _Edits:
+    """An experiment's YAML params file parsed from its baseline's parse.
+
+    ``ratchet exp run`` (and most hand edits) change a params file by replacing one-line scalar
+    values in place. When an experiment's text differs from its baseline's only in such lines
+    (same line count, same text up to each value), its parse is the baseline's with those
+    values replaced, each value parsed alone: exactly what parsing the whole file gives (a
+    one-line value of a block mapping is resolved from its own text), at a fraction of the
+    cost of the pure-Python YAML parser. Anything else (a new key, a value turned into a
+    block, an anchor, a tag...) is parsed whole, as any file is.
+    """
+
+    def __init__(self) -> None:
+        self._bases: dict[str, tuple[list[str], Any, dict[int, tuple[int, _Path]]] | None] = {}
+        self._values: dict[str, Any] = {}
+        self._yaml: Any = None
+
+    def _base(self, key: str, read: Callable[[], bytes | None], parsed: Any) -> Any:
+        if key not in self._bases:
+            self._bases[key] = None
+            text = (read() or b"").decode("utf-8", "replace")
+            if "\r" not in text and isinstance(parsed, dict) and not _NODES.search(text):
+                from ruamel.yaml import YAML
+
+                try:
+                    tree = YAML(typ="rt").load(text)
+                except Exception:
+                    return None
+                leaves: dict[int, tuple[int, _Path]] = {}
+                seen: set[int] = set()
+                lines = text.splitlines(keepends=True)
+                if _leaves(tree, parsed, (), leaves, seen):
+                    for line in seen:
+                        leaves.pop(line, None)
+                    for line, (col, path) in list(leaves.items()):
+                        # A value that goes on below its line (a folded plain scalar) is no leaf.
+                        ok, value = self._value(lines[line][col:].rstrip("\n"))
+                        want = _at(parsed, path)
+                        if not ok or type(value) is not type(want) or value != want:
+                            del leaves[line]
+                    self._bases[key] = (lines, parsed, leaves)
+        return self._bases[key]
+
+    def _value(self, rest: str) -> tuple[bool, Any]:
+        if rest in self._values:
+            return True, self._values[rest]
+        match = _NUMBER.fullmatch(rest)
+        if match:
+            value: Any = float(match[1]) if match[2] else int(match[1])
+        else:
+            if not rest.strip() or rest.lstrip().startswith(_UNSAFE):
+                return False, None
+            if self._yaml is None:
+                from ruamel.yaml import YAML
+
+                self._yaml = YAML(typ="safe", pure=False)
+            try:
+                doc = self._yaml.load("x: " + rest)
+            except Exception:
+                return False, None
+            if not isinstance(doc, dict) or list(doc) != ["x"]:
+                return False, None
+            value = doc["x"]
+        self._values[rest] = value
+        return True, value
+
+    def parse(self, base: tuple[str, Callable[[], bytes | None], Any], data: bytes) -> Any | None:
+        """The parse of ``data``, from ``base`` = (its blob id, a reader of its bytes, its
+        parse); None: parse it whole."""
+        known = self._base(*base)
+        if known is None:
+            return None
+        lines, parsed, leaves = known
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        new = text.splitlines(keepends=True)
+        if len(new) != len(lines) or "\r" in text:
+            return None
+        edits = []
+        for number, (old, line) in enumerate(zip(lines, new, strict=True)):
+            if old == line:
+                continue
+            leaf = leaves.get(number)
+            if (
+                leaf is None
+                or line[: leaf[0]] != old[: leaf[0]]
+                or old.endswith("\n") != line.endswith("\n")
+            ):
+                return None
+            ok, value = self._value(line[leaf[0] :].rstrip("\n"))
+            if not ok:
+                return None
+            edits.append((leaf[1], value))
+        out = _copy(parsed)
+        for path, value in edits:
+            node = out
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = value
+        return out
+
+
+def _leaves(
+    tree: Any, parsed: Any, path: _Path, out: dict[int, tuple[int, _Path]], twice: set[int]
+) -> bool:
+    """Map each line holding a one-line scalar value of a block mapping to (its column, its
+    key path); False if the round-trip and the safe parses do not line up."""
+    if isinstance(tree, dict):
+        if not isinstance(parsed, dict) or len(tree) != len(parsed):
+            return False
+        for (key, value), (safe_key, safe_value) in zip(tree.items(), parsed.items(), strict=True):
+            here = (*path, safe_key)
+            if isinstance(value, dict | list):
+                if not _leaves(value, safe_value, here, out, twice):
+                    return False
+                continue
+            key_line, _col = tree.lc.key(key)  # type: ignore[attr-defined]
+            line, col = tree.lc.value(key)  # type: ignore[attr-defined]
+            if line != key_line or value is None:
+                continue
+            (twice.add if line in out else lambda _line: None)(line)
+            out[line] = (col, here)
+        return True
+    if isinstance(tree, list):
+        if not isinstance(parsed, list) or len(tree) != len(parsed):
+            return False
+        return all(
+            _leaves(item, safe, (*path, i), out, twice)
+            for i, (item, safe) in enumerate(zip(tree, parsed, strict=True))
+        )
+    return True
+
+
+def _at(data: Any, path: _Path) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    return data
+
+
 # -- reading ---------------------------------------------------------------------------------
 @dataclass
 class _Base:
     """What every experiment of one baseline shares."""
 
     sha: str
+    snap: TreeSnapshot
     tree: str | None  # the DVC root's tree at the baseline
     entries: dict[str, str]
     links: set[str]
@@ -302,58 +471,117 @@ def _read(reader: Reader, snap: TreeSnapshot) -> tuple[Flat, Flat, str | None]:
                 continue
             if isinstance(data, BadInputError):
                 raise data
-            metrics[path] = flat_view(data, path, snap.label)
+            metrics[path] = metrics_flat(data, path, snap.label)
     except BadInputError as exc:
         return params, metrics, str(exc)
     return params, metrics, None
 
 
-def _snapshot(root: Root, base: _Base, sha: str, label: str, blobs: BlobReader, trees: _Trees) -> TreeSnapshot:
-    tree = trees.subtree(trees.commit(sha)[0], root.prefix)
-    entries, links, dvcfiles = base.entries, base.links, base.dvcfiles
-    changes = list(trees.changes(base.tree, tree))
-    if changes:
-        entries, links, dvcfiles = dict(entries), set(links), set(dvcfiles)
-        for path, blob, is_link in changes:
-            (links.add if is_link and blob else links.discard)(path)
-            if blob is None:
-                entries.pop(path, None)
-                dvcfiles.discard(path)
-            else:
-                entries[path] = blob
-                if is_dvcfile(path):
-                    dvcfiles.add(path)
-    return TreeSnapshot(
-        root, sha=sha, label=label, entries=entries, blobs=blobs, dvcfiles=dvcfiles, links=links
-    )
+class _Loader:
+    """Reads baselines and experiments through one reader, one blob process, one tree cache."""
 
+    def __init__(self, root: Root, blobs: BlobReader, policy_file: Path | None) -> None:
+        self.root = root
+        self.blobs = blobs
+        self.policy_file = policy_file
+        self.reader = Reader()
+        self.trees = _Trees(blobs)
+        self.edits = _Edits()
 
-def _baseline(
-    root: Root, sha: str, reader: Reader, blobs: BlobReader, trees: _Trees, policy_file: Path | None
-) -> _Base:
-    from mlratchet import notes
-    from mlratchet.policy import policy_at
+    def baseline(self, sha: str) -> _Base:
+        """A baseline: its tree, params, metrics, policy and failed experiments."""
+        from mlratchet import notes
+        from mlratchet.policy import policy_at
 
-    links: set[str] = set()
-    entries = ls_tree(root, sha, links)
-    snap = TreeSnapshot(root, sha=sha, label=sha[:7], entries=entries, blobs=blobs, links=links)
-    params, metrics, error = _read(reader, snap)
-    if error is not None:
-        raise BadInputError(f"baseline {sha[:7]}: {error}")
-    policy, _source = policy_at(root.path, sha, policy_file)
-    record = notes.read(root.git_top, sha).get(NOTE_KEY)
-    failed = record.get("failed") if isinstance(record, dict) else None
-    return _Base(
-        sha=sha,
-        tree=trees.subtree(trees.commit(sha)[0], root.prefix),
-        entries=entries,
-        links=links,
-        dvcfiles={p for p in entries if is_dvcfile(p)},
-        params=params,
-        metrics=metrics,
-        policy=policy,
-        failed=failed if isinstance(failed, dict) else {},
-    )
+        root = self.root
+        links: set[str] = set()
+        entries = ls_tree(root, sha, links)
+        snap = TreeSnapshot(
+            root, sha=sha, label=sha[:7], entries=entries, blobs=self.blobs, links=links
+        )
+        params, metrics, error = _read(self.reader, snap)
+        if error is not None:
+            raise BadInputError(f"baseline {sha[:7]}: {error}")
+        policy, _source = policy_at(root.path, sha, self.policy_file)
+        record = notes.read(root.git_top, sha).get(NOTE_KEY)
+        failed = record.get("failed") if isinstance(record, dict) else None
+        return _Base(
+            sha=sha,
+            snap=snap,
+            tree=self.trees.subtree(self.trees.commit(sha)[0], root.prefix),
+            entries=entries,
+            links=links,
+            dvcfiles={p for p in entries if is_dvcfile(p)},
+            params=params,
+            metrics=metrics,
+            policy=policy,
+            failed=failed if isinstance(failed, dict) else {},
+        )
+
+    def experiment(self, base: _Base, exp: ExpRef) -> Row:
+        """One experiment's row, judged against ``base``."""
+        from mlratchet.metrics.verdict import judge
+
+        sha = exp.sha or ""
+        try:
+            snap = self.snapshot(base, sha, f"experiment {exp.name} ({sha[:7]})")
+        except BadInputError as exc:
+            return _broken(exp, str(exc))
+        self.prime(base.snap, snap)
+        params, metrics, error = _read(self.reader, snap)
+        verdicts = tuple(judge(base.metrics, metrics, base.policy.metrics))
+        return Row(
+            exp.name, exp.ref, sha, exp.baseline, "success", error, params, metrics, verdicts
+        )
+
+    def snapshot(self, base: _Base, sha: str, label: str) -> TreeSnapshot:
+        """Commit ``sha``'s snapshot: ``base``'s entries with the ones that differ."""
+        trees = self.trees
+        tree = trees.subtree(trees.commit(sha)[0], self.root.prefix)
+        entries, links, dvcfiles = base.entries, base.links, base.dvcfiles
+        changes = list(trees.changes(base.tree, tree))
+        if changes:
+            entries, links, dvcfiles = dict(entries), set(links), set(dvcfiles)
+            for path, blob, is_link in changes:
+                (links.add if is_link and blob else links.discard)(path)
+                if blob is None:
+                    entries.pop(path, None)
+                    dvcfiles.discard(path)
+                else:
+                    entries[path] = blob
+                    if is_dvcfile(path):
+                        dvcfiles.add(path)
+        return TreeSnapshot(
+            self.root,
+            sha=sha,
+            label=label,
+            entries=entries,
+            blobs=self.blobs,
+            dvcfiles=dvcfiles,
+            links=links,
+        )
+
+    def prime(self, base: TreeSnapshot, snap: TreeSnapshot) -> None:
+        """Put the parse of each YAML params file that ``snap`` edited in place (see
+        :class:`_Edits`) into the reader's parse cache, so that the reader does not parse it."""
+        cache = self.reader.cache
+        try:
+            files = self.reader.declared(snap).params
+        except BadInputError:
+            return  # the reader will say so
+        for path in files:
+            kind = suffix(path)
+            new, old = snap.key(path), base.key(path)
+            if kind in (".json", ".toml", ".py") or new is None or old is None or new == old:
+                continue
+            parsed = cache.get((old, kind, "params"))
+            slot = (new, kind, "params")
+            data = None if parsed is None or slot in cache else self.blobs.read_object(new)
+            if data is None:
+                continue
+            found = self.edits.parse((old, partial(self.blobs.read_object, old), parsed), data)
+            if found is not None:
+                cache[slot] = found
 
 
 def _failed_params(base: _Base, record: Any) -> Flat:
@@ -387,7 +615,9 @@ def _branch_name(repo: Path, sha: str) -> str | None:
 
 
 # -- ranking ---------------------------------------------------------------------------------
-def primary_of(policy: Policy, sort: str | None = None, direction: Direction | None = None) -> Primary | None:
+def primary_of(
+    policy: Policy, sort: str | None = None, direction: Direction | None = None
+) -> Primary | None:
     """The ranking metric: ``sort`` (its direction: ``direction``, else its rule), else the
     policy's primary. A ``sort`` key without a rule or a direction is :class:`BadInputError`."""
     if sort is not None:
@@ -414,8 +644,12 @@ def rank(rows: Sequence[Row], primary: Primary | None) -> list[Row]:
         return [replace(r, rank=None) for r in sorted(rows, key=by_name)]
     sign = -1.0 if primary.direction == "higher" else 1.0
     scored = [(primary.value(r.metrics) if r.status == "success" else None, r) for r in rows]
-    ranked = sorted(((v, r) for v, r in scored if v is not None), key=lambda p: (sign * p[0], by_name(p[1])))
-    rest = sorted((r for v, r in scored if v is None), key=lambda r: (r.status != "success", by_name(r)))
+    ranked = sorted(
+        ((v, r) for v, r in scored if v is not None), key=lambda p: (sign * p[0], by_name(p[1]))
+    )
+    rest = sorted(
+        (r for v, r in scored if v is None), key=lambda r: (r.status != "success", by_name(r))
+    )
     out: list[Row] = []
     previous: float | None = None
     place = 0
@@ -427,7 +661,9 @@ def rank(rows: Sequence[Row], primary: Primary | None) -> list[Row]:
     return out
 
 
-def swept(baselines: Mapping[str, Baseline | _Base], rows: Iterable[Row]) -> tuple[tuple[str, str], ...]:
+def swept(
+    baselines: Mapping[str, Baseline | _Base], rows: Iterable[Row]
+) -> tuple[tuple[str, str], ...]:
     """The (params file, flat key) pairs whose value differs from the row's baseline in some
     row (a key added or removed counts), in order of first appearance."""
     found: dict[tuple[str, str], None] = {}
@@ -436,7 +672,9 @@ def swept(baselines: Mapping[str, Baseline | _Base], rows: Iterable[Row]) -> tup
         for path in dict.fromkeys([*base, *row.params]):
             old, new = base.get(path, {}), row.params.get(path, {})
             for key in dict.fromkeys([*old, *new]):
-                if (path, key) not in found and (key not in old or key not in new or old[key] != new[key]):
+                if (path, key) not in found and (
+                    key not in old or key not in new or old[key] != new[key]
+                ):
                     found[(path, key)] = None
     return tuple(found)
 
@@ -453,9 +691,8 @@ def load(
 ) -> Leaderboard:
     """``ratchet exp show``: the experiments of ``baseline`` (default HEAD; every baseline with
     ``all_baselines``), judged and sorted. ``sort``/``direction`` override the primary metric."""
-    from mlratchet.experiments.refs import ExpRef, list_refs
+    from mlratchet.experiments.refs import list_refs
     from mlratchet.gitio import head
-    from mlratchet.metrics.verdict import judge
     from mlratchet.revs import resolve
 
     root = find_root(repo)
@@ -468,35 +705,23 @@ def load(
         if shown is None:
             raise BadInputError(f"{root.git_top}: no commits yet, so no baseline to show")
     refs = list_refs(root.git_top, None if all_baselines else shown)
-    reader = Reader()
     bases: dict[str, _Base] = {}
     rows: list[Row] = []
     with BlobReader(root.git_top) as blobs:
-        trees = _Trees(blobs)
+        loader = _Loader(root, blobs, policy_file)
         for sha in dict.fromkeys([shown, *(e.baseline for e in refs)]):
             try:
-                bases[sha] = _baseline(root, sha, reader, blobs, trees, policy_file)
+                bases[sha] = loader.baseline(sha)
             except BadInputError as exc:
                 if sha == shown:
                     raise
                 rows.extend(_broken(e, str(exc)) for e in refs if e.baseline == sha)
-        done: set[tuple[str, str]] = set()
-        for exp in refs:
-            base = bases.get(exp.baseline)
-            if base is None or exp.sha is None:
-                continue
-            label = f"experiment {exp.name} ({exp.sha[:7]})"
-            try:
-                snap = _snapshot(root, base, exp.sha, label, blobs, trees)
-            except BadInputError as exc:
-                rows.append(_broken(exp, str(exc)))
-                continue
-            params, metrics, error = _read(reader, snap)
-            verdicts = tuple(judge(base.metrics, metrics, base.policy.metrics))
-            rows.append(
-                Row(exp.name, exp.ref, exp.sha, exp.baseline, "success", error, params, metrics, verdicts)
-            )
-            done.add((exp.baseline, exp.name))
+        rows.extend(
+            loader.experiment(bases[e.baseline], e)
+            for e in refs
+            if e.baseline in bases and e.sha is not None
+        )
+    done = {(r.baseline, r.name) for r in rows}
     for sha, base in bases.items():
         for name, record in sorted(base.failed.items()):
             if (sha, name) in done:
@@ -507,7 +732,9 @@ def load(
             rows.append(Row(name, ref, None, sha, "failed", str(error or "failed"), params, {}))
     primary = primary_of(bases[shown].policy, sort, direction)
     views = {
-        sha: Baseline(sha, _branch_name(root.git_top, sha) if sha == shown else None, b.params, b.metrics)
+        sha: Baseline(
+            sha, _branch_name(root.git_top, sha) if sha == shown else None, b.params, b.metrics
+        )
         for sha, b in bases.items()
     }
     return Leaderboard(
@@ -519,7 +746,7 @@ def load(
     )
 
 
-def _broken(exp: Any, error: str) -> Row:
+def _broken(exp: ExpRef, error: str) -> Row:
     return Row(exp.name, exp.ref, exp.sha, exp.baseline, "success", error, {}, {})
 
 
@@ -578,4 +805,14 @@ def diff(
     return ExpDiff(params, metrics)
 
 
-__all__ = ["Baseline", "ExpDiff", "Leaderboard", "Primary", "Row", "diff", "load", "primary_of", "rank"]
+__all__ = [
+    "Baseline",
+    "ExpDiff",
+    "Leaderboard",
+    "Primary",
+    "Row",
+    "diff",
+    "load",
+    "primary_of",
+    "rank",
+]
