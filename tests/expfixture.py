@@ -42,8 +42,8 @@ def make_experiments(
 ) -> dict[str, str]:
     """Create one experiment commit per ``(name, files)`` on ``baseline_sha``; return name -> sha.
 
-    Every commit and ref is written by one ``git fast-import`` (refs that exist are refused by
-    fast-import's ``--force``-less mode only when not fast-forward; names must be new).
+    Every commit and ref is written by one ``git fast-import``; give names that are new (an
+    existing ref would be moved, or refused by fast-import as not a fast-forward).
     """
     repo = Path(repo).resolve()
     baseline = _git(repo, "rev-parse", "--verify", f"{baseline_sha}^{{commit}}").decode().strip()

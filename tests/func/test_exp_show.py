@@ -276,6 +276,9 @@ def test_names_as_revisions(repo: Path) -> None:
     assert data["metrics"]["metrics.json"]["auc"]["status"] == "regressed"
     text = invoke(repo, "exp", "diff", "main", "worse").stdout
     assert "Param" in text and "regressed" in text
+    # verify resolves the name (this experiment, made by fast-import, has no dvc.lock)
+    result = invoke(repo, "verify", "--rev", "worse")
+    assert result.exit_code == 2 and "dvc.lock does not exist at worse (" in result.stderr
 
 
 def test_html_option(repo: Path, tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ def test_in_place_parse_equals_whole_parse(edits: dict[int, str]) -> None:
     except BadInputError:
         whole = None
     parsed = parse_text(BASE.encode(), "params.yaml", "t")
-    fast = _Edits().parse(("base", lambda: BASE.encode(), parsed), text.encode())
+    fast = _Edits().parse(("base", BASE.encode, parsed), text.encode())
     if fast is not None:
         assert whole is not None
         assert fast == whole
@@ -173,9 +173,9 @@ def test_in_place_parse_is_used_for_scalar_edits() -> None:
     """The common edit (a number replaced in place) takes the shortcut."""
     parsed = parse_text(BASE.encode(), "params.yaml", "t")
     text = BASE.replace("lr: 0.1 ", "lr: 0.05").replace("depth: 3", "depth: 4")
-    fast = _Edits().parse(("base", lambda: BASE.encode(), parsed), text.encode())
+    fast = _Edits().parse(("base", BASE.encode, parsed), text.encode())
     assert fast is not None
     assert fast["train"]["lr"] == 0.05 and fast["train"]["depth"] == 4
     assert parsed["train"]["lr"] == 0.1  # the baseline's parse is not touched
     folded = BASE.replace("folded: one", "folded: three")
-    assert _Edits().parse(("base", lambda: BASE.encode(), parsed), folded.encode()) is None
+    assert _Edits().parse(("base", BASE.encode, parsed), folded.encode()) is None

@@ -243,7 +243,7 @@ def apply(text: str, assignments: Iterable[Assignment], source: str) -> str:
     yaml.width = 4096
     try:
         data = yaml.load(text) if text.strip() else {}
-    except Exception as exc:  # noqa: BLE001 - ruamel raises many kinds for a broken file
+    except Exception as exc:
         raise BadInputError(f"{source}: not valid YAML: {exc}") from None
     if data is None:
         data = {}
