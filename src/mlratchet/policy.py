@@ -28,6 +28,9 @@ base of a diff, HEAD for a promotion), so a change cannot loosen the rules it is
       refresh: ["dvc update data/raw.dvc"]
     params:                          # how params are shown (docs/policy.md)
       mask: ["db.*", "*_dsn"]        # values printed as *** (besides secret-looking keys)
+    experiments:                     # the leaderboard (`ratchet exp show`, docs/experiments.md)
+      primary: val.roc_auc           # rank by this metric, in its direction under metrics:
+                                     # (omitted: the first metric listed under metrics:)
 """
 
 from __future__ import annotations
@@ -295,6 +298,19 @@ class ParamsPolicy:
 
 
 @dataclass(frozen=True)
+class ExperimentsPolicy:
+    """``experiments``: how the leaderboard ranks experiments. ``primary``: the flat metric key
+    to rank by, best first in the direction its rule under ``metrics:`` gives; None: the first
+    metric listed under ``metrics:`` (no rule at all: experiments are listed by name)."""
+
+    primary: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.primary is not None and not self.primary.strip():
+            raise FieldError("primary", "must be a metric key, got an empty string")
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole ``ratchet.yaml``."""
 
@@ -304,6 +320,23 @@ class Policy:
     monitor: MonitorPolicy = field(default_factory=MonitorPolicy)
     models: ModelsPolicy = field(default_factory=ModelsPolicy)
     ct: CtPolicy = field(default_factory=CtPolicy)
+    experiments: ExperimentsPolicy = field(default_factory=ExperimentsPolicy)
+
+    def __post_init__(self) -> None:
+        primary = self.experiments.primary
+        if primary is not None and primary not in self.metrics:
+            declared = ", ".join(sorted(self.metrics)) or "none"
+            raise FieldError(
+                "experiments.primary",
+                f"{primary!r} has no rule under metrics: (which gives its direction; "
+                f"declared: {declared})",
+            )
+
+    @property
+    def primary(self) -> tuple[str, MetricRule] | None:
+        """The metric the leaderboard ranks by and its rule (see :class:`ExperimentsPolicy`)."""
+        key = self.experiments.primary or next(iter(self.metrics), None)
+        return None if key is None else (key, self.metrics[key])
 
     def holder_stage(self, artifact: str) -> str | None:
         """The last stage of ``artifact``'s policy (what "in production" means for it)."""

@@ -7,6 +7,10 @@ version now in that stage, ``flight-delay@v1.2.0`` the commit registered as that
 ``flight-delay#production#3`` is a plain git tag and resolves as one.) A stage the registry
 audit finds inconsistent (a moved or future-dated assignment...) is refused: exit 3, as
 ``ratchet registry get`` refuses it.
+
+A name that is no git revision may name an experiment (``refs/exps/...``, as ``dvc exp show``
+lists it): the one of that name on HEAD's baseline, else the only one of that name anywhere;
+one name on two other baselines is ambiguous (exit 2, listing them).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlratchet.errors import BadInputError
 from mlratchet.gitio import rev_parse
 
 WORKSPACE = "workspace"
@@ -42,7 +47,6 @@ def resolve(repo: Path | str, text: str) -> Revision:
     if text == WORKSPACE:
         return Revision(WORKSPACE, None)
     if "#" in text or "@" in text:
-        from mlratchet.errors import BadInputError
         from mlratchet.registry.state import find_shortcut, load_state, parse_shortcut
 
         shortcut = parse_shortcut(text)
@@ -59,4 +63,22 @@ def resolve(repo: Path | str, text: str) -> Revision:
             except BadInputError:
                 find_shortcut(state, shortcut)  # raises, saying what the registry lacks
                 raise
-    return Revision(text, rev_parse(repo, text))
+    try:
+        return Revision(text, rev_parse(repo, text))
+    except BadInputError:
+        sha = _experiment(repo, text)
+        if sha is None:
+            raise
+        return Revision(text, sha)
+
+
+def _experiment(repo: Path | str, text: str) -> str | None:
+    """The commit of the experiment named ``text`` (see the module's docstring), or None."""
+    from mlratchet.experiments.refs import find
+    from mlratchet.gitio import GitError, head
+
+    try:
+        exp = find(repo, text, prefer=head(repo))
+    except GitError:  # not a repository: rev_parse's own error says so
+        return None
+    return None if exp is None else exp.sha
