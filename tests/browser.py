@@ -11,13 +11,15 @@ its ``<head>`` (after ``<meta charset>``). The probe records, from then on:
   Content-Security-Policy refused (``securitypolicyviolation``): the page's *requests*.
 
 Half a second (of virtual time) after the ``load`` event, so that the page's own load handlers
-and short timers ran, it writes them as JSON into a hidden ``<script type="application/json">`` element, and
-``--dump-dom`` prints the DOM; we read the record back and remove it from the DOM we return.
+and short timers ran, it writes them as JSON into a hidden ``<script type="application/json">``
+element, and ``--dump-dom`` prints the DOM; we read the record back and drop it from the DOM
+we return.
 ``--virtual-time-budget`` makes Chromium run the page's timers before it dumps. The network is
 also closed (``--host-resolver-rules``), so a page that tries a URL fails fast instead of hanging.
 
-:func:`require_chromium` skips the test when Chromium is absent, except in CI (``CI`` set),
-where a missing Chromium is a failure.
+:func:`require_chromium` skips the test when Chromium is absent, except in CI (``CI`` set, as
+GitHub Actions does, or ``RATCHET_TEST_BROWSER=required``, as ``.ci/run`` does), where a missing
+Chromium is a failure.
 """
 
 from __future__ import annotations
@@ -106,8 +108,8 @@ def require_chromium() -> str:
     found = find_chromium()
     if found:
         return found
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed, and CI must run the browser tests (.ci/run)")
+    if os.environ.get("CI") or os.environ.get("RATCHET_TEST_BROWSER") == "required":
+        pytest.fail("chromium is not on PATH, and CI must run the browser tests (make chromium)")
     pytest.skip("chromium is not installed (apt-get install chromium); the browser tests need it")
 
 
@@ -129,18 +131,14 @@ def _chromium(args: list[str], *, timeout: float) -> subprocess.CompletedProcess
             f"--user-data-dir={profile}",
             *args,
         ]
-        return subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _with_probe(page: str, after_load_js: str | None) -> str:
     probe = _PROBE
     if after_load_js:
         probe += (
-            "<script>window.addEventListener('load', function () {"
-            + after_load_js
-            + "});</script>"
+            "<script>window.addEventListener('load', function () {" + after_load_js + "});</script>"
         )
     lower = page.lower()
     # After <meta charset> (which must come in the first 1024 bytes), else after <head>.
