@@ -16,7 +16,7 @@ CT_REASON ?= manual
 REMOTE    ?= origin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run verify test test-fast lint bench monitor-demo ci repro metrics-check \
+.PHONY: help install chromium run verify test test-fast lint bench monitor-demo ci repro metrics-check \
 	report report-summary notes-pull notes-push ct promote-staging promote-production monitor \
 	ct-demo
 
@@ -39,10 +39,22 @@ run: install  ## install, then run the reference pipeline end to end and push to
 verify: install  ## re-run HEAD's pipeline in a sandbox and prove it reproduces dvc.lock bit for bit
 	ratchet verify
 
-test: install  ## install, then run the whole test suite (the end-to-end pipeline included)
+# Idempotent: nothing when a Chromium is on PATH; apt-get as root (CI's clean Debian machine);
+# elsewhere a note, and the browser tests skip (under .ci/run they fail instead).
+chromium:  ## the headless browser of the HTML page tests: apt-get install chromium if missing
+	@if command -v chromium || command -v chromium-browser || command -v google-chrome; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get; then \
+		echo "installing chromium with apt-get, for the browser tests" >&2 && \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; \
+	else \
+		echo "note: no chromium on PATH, the browser tests will skip (apt-get install chromium)" >&2; \
+	fi >/dev/null
+
+test: install chromium  ## install, then run the whole test suite (the end-to-end pipeline included)
 	pytest
 
-test-fast: install  ## the tests without the end-to-end pipeline runs
+test-fast: install chromium  ## the tests without the end-to-end pipeline runs
 	pytest -m "not slow"
 
 lint: install  ## ruff, formatting and mypy
