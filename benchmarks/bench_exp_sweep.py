@@ -36,9 +36,15 @@ def main() -> None:
     sets = [arg for spec in GRID for arg in ("-S", spec)]
 
     def reset() -> None:
-        subprocess.run([dvc, "queue", "remove", "--all"], cwd=work, env=env, capture_output=True)
         subprocess.run(
-            [dvc, "exp", "remove", "--all-commits"], cwd=work, env=env, capture_output=True
+            [dvc, "queue", "remove", "--all"], cwd=work, env=env, capture_output=True, check=False
+        )
+        subprocess.run(
+            [dvc, "exp", "remove", "--all-commits"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            check=False,
         )
         refs = subprocess.run(
             ["git", "for-each-ref", "--format=%(refname)", "refs/exps"],

@@ -84,7 +84,7 @@ def test_sweep_lands_as_dvc_experiments(wine: Project) -> None:
         sha = exp["rev"]
         assert git(wine.git_root, "rev-parse", f"{sha}^") == head  # parent: the baseline
         data = seen[exp["name"]]
-        n = dict((k, v) for _f, k, v in exp["params"])["train.n_estimators"]
+        n = {k: v for _f, k, v in exp["params"]}["train.n_estimators"]
         assert data["params"]["params.yaml"]["data"]["train"]["n_estimators"] == n
         assert data["params"]["params.yaml"]["data"]["train"]["max_depth"] == 3
         committed = json.loads(git(wine.git_root, "show", f"{sha}:{metric_file}"))
@@ -148,7 +148,9 @@ def test_experiment_verifies_and_is_promoted_only_from_a_branch(wine: Project) -
     assert branched["branch"] == f"exp/{exp['name']}"
     assert git(wine.git_root, "rev-parse", branched["branch"]) == exp["rev"]
     ratchet(root, "exp", "branch", exp["name"], expect=4)  # never moves a branch
-    ratchet(root, "register", wine.flavour.artifact, "--rev", exp["rev"])  # on a branch now: gates apply
+    ratchet(
+        root, "register", wine.flavour.artifact, "--rev", exp["rev"]
+    )  # on a branch now: gates apply
 
 
 def test_subdir_project(tmp_path_factory: pytest.TempPathFactory) -> None:

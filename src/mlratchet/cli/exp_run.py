@@ -113,7 +113,8 @@ def branch(*, experiment: str, branch_name: str | None, repo: Path, as_json: boo
     else:
         click.echo(result.branch)
         note(
-            f"branch {result.branch} at {(result.exp.sha or '')[:7]} (experiment {result.exp.name});"
-            f" push it and open a pull request: git push -u origin {result.branch}"
+            f"branch {result.branch} at {(result.exp.sha or '')[:7]} "
+            f"(experiment {result.exp.name}); push it and open a pull request: "
+            f"git push -u origin {result.branch}"
         )
     return ExitCode.OK

@@ -70,7 +70,9 @@ def _split_key(spec: str, source: str) -> tuple[str, str]:
 
 
 def _split_values(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in "[{(":
             depth += 1
@@ -248,7 +250,7 @@ def _splice(text: str, data: Any, items: list[Assignment]) -> str | None:
                 return None
         last = parts[-1]
         if isinstance(node, dict) and last in node:
-            line, col = node.lc.value(last)
+            line, col = node.lc.value(last)  # type: ignore[attr-defined] # ruamel's map
         else:
             return None
         if not (_scalar(node[last]) and _scalar(item.value)) or line >= len(lines):
