@@ -472,6 +472,9 @@ def run(
                 Event(kind, job_name, o, done, running, failed, total, time.monotonic() - started)
             )
 
+    # SIGINT stops the sweep even when ratchet started with it ignored (a background job)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         pending = {}
@@ -501,4 +504,6 @@ def run(
         raise
     finally:
         pool.shutdown(wait=True)
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return SweepReport(baseline, tuple(outcomes))
