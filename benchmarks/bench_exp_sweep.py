@@ -1,5 +1,9 @@
 """A sweep of 8 experiments of the reference pipeline: `ratchet exp run -j 2` against DVC's queue
-(`dvc exp run --queue` + `dvc queue start -j 2`, waited for), wall time, medians.
+(`dvc exp run --queue` + `dvc queue start -j 2`, waited for), and `ratchet exp run --scheduler`
+on a Dask cluster of 2 local worker processes (one thread each), wall time, medians.
+
+The cluster side goes through a bare git remote and the project's local DVC remote, as a real
+cluster would (each worker clones, pulls the baseline's outputs, pushes its own back).
 
 Both sides run the same 8 points (learning_rate x max_iter x max_leaf_nodes) from the same
 baseline in a scratch copy of the project (benchmarks/.work/exp-sweep) whose pipeline has run
@@ -12,6 +16,7 @@ Usage: python benchmarks/bench_exp_sweep.py [--runs N]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,6 +39,12 @@ def main() -> None:
     subprocess.run(["git", "add", "-A"], cwd=work, check=True)
     subprocess.run(["git", "commit", "-qm", "baseline", "--allow-empty"], cwd=work, check=True)
     sets = [arg for spec in GRID for arg in ("-S", spec)]
+    origin = WORK.parent / "exp-sweep-origin.git"
+    shutil.rmtree(origin, ignore_errors=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    subprocess.run(["git", "remote", "add", "origin", str(origin)], cwd=work, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "HEAD:refs/heads/main"], cwd=work, check=True)
+    subprocess.run([dvc, "push", "--quiet"], cwd=work, env=env, check=True)
 
     def reset() -> None:
         subprocess.run(
@@ -55,6 +66,9 @@ def main() -> None:
         ).stdout
         for ref in refs.split():
             subprocess.run(["git", "update-ref", "-d", ref], cwd=work, check=True)
+            subprocess.run(
+                ["git", "update-ref", "-d", ref], cwd=origin, capture_output=True, check=False
+            )
         shutil.rmtree(work / ".dvc" / "cache" / "runs", ignore_errors=True)
 
     dvc_queue = (
@@ -62,18 +76,36 @@ def main() -> None:
         f" && while {dvc} queue status 2>/dev/null | grep -qE 'Queued|Running'; do sleep 1; done"
         f' && test "$({dvc} exp ls --name-only | grep -c .)" -ge 8'
     )
-    compare(
-        "exp sweep: 8 experiments of the reference pipeline, 2 at a time",
-        {
-            "ratchet": [ratchet, "exp", "run", "-j", "2", *sets],
-            "dvc": ["bash", "-c", dvc_queue],
-        },
-        runs=args.runs,
-        warmup=0,
-        cwd=work,
-        env=env,
-        before_each=reset,
-    )
+    from distributed import LocalCluster
+
+    os.environ.update(env)  # the workers run the stages: the same PATH and PYTHONPATH
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        compare(
+            "exp sweep: 8 experiments of the reference pipeline, 2 at a time",
+            {
+                "ratchet": [ratchet, "exp", "run", "-j", "2", *sets],
+                "dvc": ["bash", "-c", dvc_queue],
+                "ratchet-dask": [
+                    ratchet,
+                    "exp",
+                    "run",
+                    *sets,
+                    "--scheduler",
+                    cluster.scheduler_address,
+                ],
+            },
+            runs=args.runs,
+            warmup=0,
+            cwd=work,
+            env=env,
+            before_each=reset,
+        )
 
 
 if __name__ == "__main__":

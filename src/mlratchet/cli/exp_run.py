@@ -29,10 +29,28 @@ from mlratchet.cli.render import echo_json, note
 @click.option(
     "-j",
     "--jobs",
-    default=1,
+    default=None,
+    type=click.IntRange(1, 1024),
+    help="Experiments run at once, each in its own workspace "
+    "[default: 1; on a cluster, its workers' threads].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on a Dask cluster (tcp://HOST:PORT): workers clone the git remote, pull and "
+    "push through the DVC remote, and push the experiment refs back.",
+)
+@click.option(
+    "--git-remote",
+    default="origin",
     show_default=True,
-    type=click.IntRange(1, 64),
-    help="Experiments run at once, each in its own workspace.",
+    help="With --scheduler: the git remote the workers clone from and push refs to.",
+)
+@click.option(
+    "--dvc-remote",
+    default=None,
+    help="With --scheduler: the DVC remote the workers use [default: the project's default].",
 )
 @click.option(
     "-n",
@@ -47,7 +65,10 @@ def run(
     *,
     specs: tuple[str, ...],
     sweep_file: Path | None,
-    jobs: int,
+    jobs: int | None,
+    scheduler: str | None,
+    git_remote: str,
+    dvc_remote: str | None,
     name: str | None,
     repo: Path,
     as_json: bool,
@@ -57,6 +78,9 @@ def run(
     Each experiment runs `ratchet repro` in its own temporary clone; the user's work tree is not
     touched. A failed experiment is recorded with its error and the sweep goes on; a point
     equal to an existing experiment's is reused. Exit 1 when any experiment failed.
+
+    With --scheduler the experiments run on a Dask cluster's workers instead; HEAD must be on
+    the git remote, and the workers need mlratchet and the project's dependencies installed.
     """
     from mlratchet.exitcodes import ExitCode
     from mlratchet.experiments import points, sweep
@@ -66,7 +90,19 @@ def run(
         from mlratchet.yamlio import load_yaml
 
         found += points.from_sweep_file(load_yaml(sweep_file), str(sweep_file))
-    report = sweep.run(repo, found, jobs=jobs, name=name, on_event=_progress)
+    cluster = None
+    if scheduler is not None:
+        from mlratchet.experiments.cluster import Cluster
+
+        cluster = Cluster(scheduler, git_remote, dvc_remote)
+    report = sweep.run(
+        repo,
+        found,
+        jobs=jobs or (None if cluster else 1),
+        name=name,
+        on_event=_progress,
+        cluster=cluster,
+    )
     for o in report.outcomes:
         if o.status == "reused":
             note(f"{o.name}: the same params as an existing experiment; reused")

@@ -18,6 +18,10 @@ A failed experiment has no ref: it is recorded with its error in the baseline's 
 experiments (SIGINT to their process groups), records nothing for them, removes their
 workspaces, and raises KeyboardInterrupt. A point whose params equal an existing experiment's
 (of the same baseline) is not run again: the existing one is reused, and said so.
+
+Where the experiments run is a :class:`Pool`: :class:`Threads` here, or the workers of a Dask
+cluster (:mod:`mlratchet.experiments.cluster`), whose jobs carry a :class:`Remote` and clone,
+pull and push through the shared git and DVC remotes instead of the user's repository.
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from mlratchet.errors import BadInputError, ConflictError
 from mlratchet.experiments import points as pts
@@ -48,8 +52,26 @@ Status = Literal["success", "failed", "reused", "interrupted"]
 
 
 @dataclass(frozen=True)
+class Remote:
+    """Where the workers of a cluster meet the user: the git remote they clone the baseline
+    from and push experiment refs to, and the DVC remote they pull and push outputs through."""
+
+    git_url: str
+    dvc_name: str
+    dvc_options: tuple[tuple[str, Any], ...]  # the remote's DVC config, credentials left out
+
+    @property
+    def dvc_config(self) -> dict[str, Any]:
+        """The DVC config a worker's clone gets: this remote, as its default."""
+        return {
+            "remote": {self.dvc_name: dict(self.dvc_options)},
+            "core": {"remote": self.dvc_name},
+        }
+
+
+@dataclass(frozen=True)
 class Job:
-    """One experiment to run: plain data, so it can travel to another process."""
+    """One experiment to run: plain data, so it can travel to another process or machine."""
 
     name: str
     point: pts.Point
@@ -57,6 +79,12 @@ class Job:
     git_root: str  # the user's repository
     dvc_rel: str  # the DVC project inside it ("." or a subfolder)
     ident: tuple[str, str]  # (name, email) the experiment commit is made with
+    remote: Remote | None = None  # set when a cluster's worker runs it (not this machine)
+
+    @property
+    def ref(self) -> refs.ExpRef:
+        """The experiment's ref, once it exists."""
+        return refs.ExpRef(self.baseline, self.name)
 
 
 @dataclass(frozen=True)
@@ -127,6 +155,32 @@ class Event:
 OnEvent = Callable[[Event], None]
 
 
+class Cancel(Protocol):
+    """What a running experiment polls to learn that the sweep was stopped (a
+    ``threading.Event`` here; on a cluster, the scheduler's)."""
+
+    def is_set(self) -> bool:
+        """Whether the sweep was stopped."""
+
+
+class Pool(Protocol):
+    """Where experiments run: threads on this machine, or a cluster's workers."""
+
+    slots: int  # experiments at once
+
+    def submit(self, job: Job) -> Any:
+        """Start ``job``; a future with ``done()`` and ``result()`` (an :class:`Outcome`)."""
+
+    def outcome(self, job: Job, future: Any) -> Outcome:
+        """The outcome of a finished ``future`` (a worker's crash becomes a failed one here)."""
+
+    def stop(self) -> None:
+        """Ctrl-C: ask the running experiments to stop, drop the queued ones."""
+
+    def close(self) -> None:
+        """Wait for what still runs, release the workers."""
+
+
 # -- naming and duplicates ------------------------------------------------------------------
 def default_name(baseline: str, point: pts.Point) -> str:
     """``exp-<7 hex>``: a digest of the baseline and the point (the same point, the same name)."""
@@ -163,16 +217,18 @@ def _git(cwd: Path | str, *args: str, ident: tuple[str, str] | None = None) -> s
     return run(cwd, *extra, *args).stdout.decode().strip()
 
 
-def _python_env(user_root: Path, clone: Path) -> dict[str, str]:
+def _python_env(
+    user_root: Path, clone: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     from mlratchet.reproduce.sandbox import Sandbox, python_path
 
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
     env["PYTHONPATH"] = python_path(user_root, Sandbox(clone.parent, clone, clone))
     env.pop("RATCHET_TRACEBACK", None)
     return env
 
 
-def _wait(proc: subprocess.Popen[bytes], cancel: threading.Event) -> tuple[bytes, bytes, bool]:
+def _wait(proc: subprocess.Popen[bytes], cancel: Cancel) -> tuple[bytes, bytes, bool]:
     """Wait for ``proc``; on ``cancel``, SIGINT its group, then kill it after 30 s."""
     interrupted = False
     deadline = 0.0
@@ -194,63 +250,132 @@ def _tail(text: bytes, lines: int = 5) -> str:
     return "\n".join(text.decode("utf-8", "replace").strip().splitlines()[-lines:])
 
 
-def run_one(job: Job, cancel: threading.Event | None = None) -> Outcome:
-    """Run one experiment in its own workspace and record it (see the module docstring)."""
-    from mlratchet.reproduce import compute
+def _clone(directory: Path, job: Job) -> Path:
+    """The baseline, checked out detached in ``directory/repo``: a ``--shared`` clone of the
+    user's repository, or on a cluster's worker a clone of the git remote."""
+    clone = directory / "repo"
+    source = job.git_root if job.remote is None else job.remote.git_url
+    shared = ["--shared"] if job.remote is None else []
+    _git(directory, "clone", "--quiet", *shared, "--no-checkout", "--", source, str(clone))
+    if job.remote is not None and not _has_commit(clone, job.baseline):
+        from mlratchet.gitio import run
+
+        run(clone, "fetch", "--quiet", "--no-tags", "origin", job.baseline, check=False)
+        if not _has_commit(clone, job.baseline):
+            raise BadInputError(
+                f"baseline {job.baseline[:7]} is not on the git remote {source}: push it first"
+            )
+    _git(clone, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", job.baseline)
+    return clone
+
+
+def _has_commit(repo: Path, sha: str) -> bool:
+    from mlratchet.gitio import run
+
+    return run(repo, "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+
+
+def _configure(directory: Path, clone: Path, job: Job) -> Any:
+    """DVC in the clone: the user's cache and remotes here; a cluster's DVC remote there."""
     from mlratchet.reproduce.sandbox import (
         Sandbox,
         configure_dvc,
-        owned_tempdir,
         user_cache_dir,
         user_dvc_config,
     )
 
+    sandbox = Sandbox(directory, clone, clone / job.dvc_rel)
+    if job.remote is not None:  # the worker's own cache, in the workspace; the shared remote
+        configure_dvc(sandbox, job.remote.dvc_config, None)
+        return sandbox
+    user_root = Path(job.git_root) / job.dvc_rel
+    user_config = user_dvc_config(user_root)
+    cache = user_cache_dir(user_root, user_config)
+    configure_dvc(sandbox, user_config, cache)
+    _point_cache_at_user(sandbox, cache)
+    return sandbox
+
+
+def _failed(job: Job, report: dict[str, Any], err: bytes, seconds: float) -> Outcome:
+    failed = report.get("failed") or {}
+    error = (
+        f"stage {failed.get('stage')} failed: {failed.get('error')}"
+        if failed
+        else (report.get("error") or {}).get("message") or _tail(err)
+    )
+    if failed.get("stderr_tail"):
+        error += "\n" + failed["stderr_tail"]
+    stages = tuple(report.get("stages") or ())
+    return Outcome(job.name, job.point, "failed", error=error, seconds=seconds, stages=stages)
+
+
+def _publish(clone: Path, dvc_root: Path, job: Job, sha: str, env: dict[str, str]) -> None:
+    """From a cluster's worker: the outputs to the DVC remote, then the experiment's ref to the
+    git remote (created, never moved: an existing ref of that name refuses the push)."""
+    from mlratchet.gitio import run
+
+    assert job.remote is not None  # noqa: S101 - only called for a cluster's job
+    pushed = subprocess.run(
+        [sys.executable, "-m", "dvc", "push", "--quiet"],
+        cwd=dvc_root,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if pushed.returncode != 0:
+        raise ConflictError(
+            f"dvc push to remote {job.remote.dvc_name!r} failed: {_tail(pushed.stderr, 2)}"
+        )
+    ref = job.ref.ref
+    proc = run(
+        clone,
+        "push",
+        "--quiet",
+        "--no-verify",
+        f"--force-with-lease={ref}:",
+        job.remote.git_url,
+        f"{sha}:{ref}",
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ConflictError(
+            f"git push of {ref} to {job.remote.git_url} refused: "
+            f"{_tail(proc.stderr, 2)} (an experiment of that name exists there)"
+        )
+
+
+def run_one(
+    job: Job, cancel: Cancel | None = None, *, environ: Mapping[str, str] | None = None
+) -> Outcome:
+    """Run one experiment in its own workspace and record it (see the module docstring).
+    The pipeline runs in ``environ`` (default this process's environment)."""
+    from mlratchet.reproduce import compute
+    from mlratchet.reproduce.sandbox import owned_tempdir
+
     cancel = cancel or threading.Event()
     started = time.monotonic()
-    user_root = Path(job.git_root)
     directory = owned_tempdir(PREFIX)
     try:
-        clone = directory / "repo"
-        _git(
-            directory,
-            "clone",
-            "--quiet",
-            "--shared",
-            "--no-checkout",
-            "--",
-            str(user_root),
-            str(clone),
-        )
-        _git(
-            clone,
-            "-c",
-            "advice.detachedHead=false",
-            "checkout",
-            "--quiet",
-            "--detach",
-            job.baseline,
-        )
-        dvc_root = clone / job.dvc_rel
-        user_config = user_dvc_config(user_root / job.dvc_rel)
-        sandbox = Sandbox(directory, clone, dvc_root)
-        configure_dvc(sandbox, user_config, user_cache_dir(user_root / job.dvc_rel, user_config))
-        _point_cache_at_user(sandbox, user_cache_dir(user_root / job.dvc_rel, user_config))
-        env = _python_env(user_root, clone)
-        dvc = [sys.executable, "-m", "dvc"]
-        subprocess.run(  # unchanged stages come from the cache, not from a re-run
-            [*dvc, "checkout", "--quiet", "--allow-missing"],
-            cwd=dvc_root,
-            env=env,
-            capture_output=True,
-            check=False,
-        )
+        clone = _clone(directory, job)
+        sandbox = _configure(directory, clone, job)
+        dvc_root = sandbox.dvc_root
+        env = _python_env(Path(job.git_root), clone, environ)
+        if job.remote is None:  # unchanged stages come from the user's cache, not a re-run
+            subprocess.run(
+                [sys.executable, "-m", "dvc", "checkout", "--quiet", "--allow-missing"],
+                cwd=dvc_root,
+                env=env,
+                capture_output=True,
+                check=False,
+            )
         for file in pts.files([job.point]):
             path = dvc_root / file
             text = path.read_text(encoding="utf-8") if path.is_file() else ""
             mine = [a for a in job.point if a.file == file]
             path.write_text(pts.apply(text, mine, file), encoding="utf-8")
+        pull = ["--pull"] if job.remote is not None else []  # a worker starts from the remote
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mlratchet", "repro", "--json"],
+            [sys.executable, "-m", "mlratchet", "repro", "--json", *pull],
             cwd=dvc_root,
             env=env,
             stdout=subprocess.PIPE,
@@ -265,19 +390,8 @@ def run_one(job: Job, cancel: threading.Event | None = None) -> Outcome:
             report = json.loads(out.decode("utf-8") or "{}")
         except ValueError:
             report = {}
-        stages = tuple(report.get("stages") or ())
         if proc.returncode != 0:
-            failed = report.get("failed") or {}
-            error = (
-                f"stage {failed.get('stage')} failed: {failed.get('error')}"
-                if failed
-                else (report.get("error") or {}).get("message") or _tail(err)
-            )
-            if failed.get("stderr_tail"):
-                error += "\n" + failed["stderr_tail"]
-            return Outcome(
-                job.name, job.point, "failed", error=error, seconds=seconds, stages=stages
-            )
+            return _failed(job, report, err, seconds)
         _git(clone, "add", "-A")
         message = f"ratchet exp {job.name}: {pts.point_text(job.point)}"
         _git(
@@ -294,28 +408,29 @@ def run_one(job: Job, cancel: threading.Event | None = None) -> Outcome:
         pending = compute.pending_records(dvc_root)
         rel = Path(job.dvc_rel)
         records = compute._match_head(clone, sha, rel, pending) if pending else {}
-        with _DELIVER:
-            _git(
-                user_root,
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                str(clone),
-                "HEAD",
-            )
-            refs.create(user_root, refs.ExpRef(job.baseline, job.name), sha)
+        if job.remote is not None:
+            _publish(clone, dvc_root, job, sha, env)  # the submitter fetches the ref
+        else:
+            with _DELIVER:
+                _fetch_ref(Path(job.git_root), str(clone), "HEAD", job, sha)
         return Outcome(
             job.name,
             job.point,
             "success",
             sha=sha,
             seconds=time.monotonic() - started,
-            stages=stages,
+            stages=tuple(report.get("stages") or ()),
             records=records,
         )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _fetch_ref(user_root: Path, source: str, what: str, job: Job, sha: str) -> None:
+    """Bring the experiment commit ``what`` of ``source`` into the user's repository and
+    create its ref there (never moved)."""
+    _git(user_root, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", source, what)
+    refs.create(user_root, job.ref, sha)
 
 
 def _point_cache_at_user(sandbox: Any, cache: Path) -> None:
@@ -385,7 +500,11 @@ def _record(git_root: Path, baseline: str, outcomes: Sequence[Outcome]) -> None:
 
 
 def plan(
-    repo: Path | str, points: Sequence[pts.Point], *, name: str | None = None
+    repo: Path | str,
+    points: Sequence[pts.Point],
+    *,
+    name: str | None = None,
+    remote: Remote | None = None,
 ) -> tuple[Path, str, str, list[Job], list[Outcome]]:
     """The jobs to run and the points reused, checked before anything runs."""
     from mlratchet.gitio import BlobReader, dirty_paths, rev_parse, toplevel
@@ -441,24 +560,58 @@ def plan(
                 f"experiment {exp_name!r} already exists on {baseline[:7]} with other params; "
                 "choose another --name"
             )
-        jobs.append(Job(exp_name, point, baseline, str(git_root), dvc_rel, ident))
+        jobs.append(Job(exp_name, point, baseline, str(git_root), dvc_rel, ident, remote))
     return git_root, dvc_rel, baseline, jobs, reused
+
+
+class Threads:
+    """The experiments run here, ``slots`` at a time, each in its own thread and workspace."""
+
+    def __init__(self, slots: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.slots = max(1, slots)
+        self._cancel = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=self.slots)
+        self._futures: list[Any] = []
+
+    def submit(self, job: Job) -> Any:
+        """Start ``job`` in a thread."""
+        future = self._pool.submit(run_one, job, self._cancel)
+        self._futures.append(future)
+        return future
+
+    def outcome(self, job: Job, future: Any) -> Outcome:
+        """The thread's outcome (an error here is ratchet's own: it propagates)."""
+        result: Outcome = future.result()
+        return result
+
+    def stop(self) -> None:
+        """Stop the running experiments (SIGINT), drop the queued ones."""
+        self._cancel.set()
+        for future in self._futures:
+            future.cancel()
+
+    def close(self) -> None:
+        """Wait for the threads."""
+        self._pool.shutdown(wait=True)
 
 
 def run(
     repo: Path | str,
     points: Sequence[pts.Point],
     *,
-    jobs: int = 1,
+    jobs: int | None = 1,
     name: str | None = None,
     on_event: OnEvent | None = None,
+    cluster: Any | None = None,
 ) -> SweepReport:
-    """``ratchet exp run``: run ``points`` as experiments of HEAD, ``jobs`` at a time."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    git_root, _rel_dir, baseline, todo, reused = plan(repo, points, name=name)
+    """``ratchet exp run``: run ``points`` as experiments of HEAD, ``jobs`` at a time, here or
+    on ``cluster`` (a :class:`mlratchet.experiments.cluster.Cluster`: a Dask scheduler's
+    address and the git and DVC remotes its workers share with us)."""
+    remote = cluster.remote(repo) if cluster is not None else None
+    git_root, _rel_dir, baseline, todo, reused = plan(repo, points, name=name, remote=remote)
     outcomes: list[Outcome] = list(reused)
-    cancel = threading.Event()
     started = time.monotonic()
     total = len(todo)
     failed = 0
@@ -472,38 +625,56 @@ def run(
                 Event(kind, job_name, o, done, running, failed, total, time.monotonic() - started)
             )
 
+    if not todo:
+        return SweepReport(baseline, tuple(outcomes))
     # SIGINT stops the sweep even when ratchet started with it ignored (a background job)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    pool: Pool = cluster.connect(jobs) if cluster is not None else Threads(jobs or 1)
     try:
-        pending = {}
-        for job in todo:
-            pending[pool.submit(run_one, job, cancel)] = job
-        running = min(len(pending), max(1, jobs))
+        slots = pool.slots
+        pending = {pool.submit(job): job for job in todo}
+        running = min(len(pending), slots)
         for job in todo[:running]:
             emit("started", job.name, None, running)
         next_up = running
         while pending:
-            finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            finished = [f for f in pending if f.done()]
+            if not finished:
+                time.sleep(0.2)
+                continue
             for future in finished:
                 job = pending.pop(future)
-                outcome = future.result()
+                outcome = pool.outcome(job, future)
+                if outcome.status == "success" and job.remote is not None:
+                    outcome = _deliver(git_root, job, outcome)
                 outcomes.append(outcome)
                 failed += outcome.status == "failed"
                 _record(git_root, baseline, [outcome])
-                emit("finished", job.name, outcome, len(pending) and min(len(pending), jobs))
+                emit("finished", job.name, outcome, len(pending) and min(len(pending), slots))
                 if next_up < total:
-                    emit("started", todo[next_up].name, None, min(len(pending), jobs))
+                    emit("started", todo[next_up].name, None, min(len(pending), slots))
                     next_up += 1
     except KeyboardInterrupt:
-        cancel.set()
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True)
+        pool.stop()
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.close()
         if main:
             signal.signal(signal.SIGINT, previous)
     return SweepReport(baseline, tuple(outcomes))
+
+
+def _deliver(git_root: Path, job: Job, outcome: Outcome) -> Outcome:
+    """A cluster's experiment: fetch its ref from the git remote into the user's repository.
+    A ref that cannot be fetched makes the experiment failed (its outputs are on the remote)."""
+    from mlratchet.errors import RatchetError
+    from mlratchet.gitio import GitError
+
+    assert job.remote is not None and outcome.sha is not None  # noqa: S101 - a cluster's success
+    try:
+        with _DELIVER:
+            _fetch_ref(git_root, job.remote.git_url, job.ref.ref, job, outcome.sha)
+    except (GitError, RatchetError) as exc:
+        return replace(outcome, status="failed", error=f"fetching {job.ref.ref}: {exc}")
+    return outcome

@@ -122,8 +122,11 @@ def user_cache_dir(dvc_root: Path, config: dict[str, Any]) -> Path:
     return Path(configured) if configured else dvc_root / ".dvc" / "cache"
 
 
-def configure_dvc(sandbox: Sandbox, user_config: dict[str, Any], cache_of_user: Path) -> None:
-    """Point the sandbox's DVC at its own cache, its own site cache, and the user's remotes."""
+def configure_dvc(
+    sandbox: Sandbox, user_config: dict[str, Any], cache_of_user: Path | None
+) -> None:
+    """Point the sandbox's DVC at its own cache, its own site cache, and the user's remotes
+    (plus the user's cache, read as a remote, when there is one on this machine)."""
     from dvc.config import Config
 
     config = Config(dvc_dir=str(sandbox.dvc_root / ".dvc"), validate=False)
@@ -134,7 +137,8 @@ def configure_dvc(sandbox: Sandbox, user_config: dict[str, Any], cache_of_user: 
         conf["core"]["analytics"] = False
         for name, options in (user_config.get("remote") or {}).items():
             conf["remote"][name] = dict(options)
-        conf["remote"][USER_CACHE_REMOTE] = {"url": str(cache_of_user)}
+        if cache_of_user is not None:
+            conf["remote"][USER_CACHE_REMOTE] = {"url": str(cache_of_user)}
         default = (user_config.get("core") or {}).get("remote")
         if default:
             conf["core"]["remote"] = default
