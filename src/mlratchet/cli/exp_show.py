@@ -11,6 +11,8 @@ from mlratchet.cli.options import (
     exclusive,
     option_all,
     option_csv,
+    option_exp_all,
+    option_exp_baseline,
     option_json,
     option_md,
     option_policy,
@@ -45,15 +47,8 @@ def _sort_option(text: str | None) -> tuple[str | None, Any]:
 
 
 @click.command("show")
-@click.option(
-    "--all", "all_baselines", is_flag=True, help="Experiments of every baseline, not only HEAD's."
-)
-@click.option(
-    "--baseline",
-    metavar="REV",
-    default=None,
-    help="Show the experiments of this baseline commit [default: HEAD].",
-)
+@option_exp_all
+@option_exp_baseline
 @click.option(
     "--sort",
     metavar="METRIC[:higher|:lower]",
