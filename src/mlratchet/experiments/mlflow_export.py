@@ -277,10 +277,17 @@ def _key(text: str) -> str:
     """A key MLflow accepts: invalid characters as ``_``, a path MLflow would normalise
     (``a//b``, ``./a``, ``/a``) with its slashes as ``_``, at most :data:`MAX_KEY` long."""
     key = _INVALID_KEY.sub("_", text)[:MAX_KEY]
-    norm = posixpath.normpath(key)
-    if norm != key or norm == "." or norm.startswith(("..", "/")):
+    if key and _not_unique(key):
         key = key.replace("/", "_")
+        if _not_unique(key):  # ".", "..", "..x"
+            key = "_" + key[: MAX_KEY - 1]
     return key
+
+
+def _not_unique(key: str) -> bool:
+    """MLflow's ``path_not_unique``: a name that is not its own normal path."""
+    norm = posixpath.normpath(key)
+    return norm != key or norm == "." or norm.startswith(("..", "/"))
 
 
 def _names(flat: Mapping[str, Mapping[str, Any]], default: str | None) -> Iterator[tuple[str, Any]]:
@@ -293,7 +300,7 @@ def _names(flat: Mapping[str, Mapping[str, Any]], default: str | None) -> Iterat
     for path, values in flat.items():
         for key, value in values.items():
             plain = count[key] == 1 and (default is None or path == default)
-            yield _key(key if plain else f"{path}:{key}"), value
+            yield key if plain else f"{path}:{key}", value
 
 
 def _param_value(value: Any) -> str:
@@ -309,7 +316,7 @@ def _param_value(value: Any) -> str:
 def _metrics(flat: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
     """The finite numbers (booleans, strings, NaN and infinities left out)."""
     return {
-        name: float(value)
+        _key(name): float(value)
         for name, value in _names(flat, None)
         if isinstance(value, int | float)
         and not isinstance(value, bool)
@@ -386,7 +393,7 @@ def _wants(repo: Path | str, board: Any) -> list[_Want]:
                 sha,
                 "FINISHED",
                 times.get(sha, 0),
-                {k: _param_value(v) for k, v in _names(base.params, "params.yaml")},
+                {_key(k): _param_value(v) for k, v in _names(base.params, "params.yaml")},
                 _metrics(base.metrics),
                 tags,
             )
@@ -418,7 +425,7 @@ def _wants(repo: Path | str, board: Any) -> list[_Want]:
                 row.baseline,
                 "FAILED" if failed else "FINISHED",
                 times.get(row.rev or row.baseline, 0),
-                {k: _param_value(v) for k, v in _names(row.params, "params.yaml")},
+                {_key(k): _param_value(v) for k, v in _names(row.params, "params.yaml")},
                 _metrics(row.metrics),
                 tags,
             )
@@ -601,11 +608,7 @@ def export(
         raise BadInputError("--experiment: give a non-empty MLflow experiment name")
     board = load(repo, all_baselines=all_baselines, baseline=baseline, policy_file=policy_file)
     wants = _wants(repo, board)
-    warnings = [
-        f"{w.name}: param names longer than {MAX_KEY} characters were cut"
-        for w in wants
-        if any(len(k) == MAX_KEY for k in w.params)
-    ]
+    warnings = _renamed(board)
     experiment_id = _experiment_id(server, name)
     runs: list[ExportedRun] = []
     for sha in dict.fromkeys(w.baseline for w in wants):
@@ -618,6 +621,21 @@ def export(
                     run = None
             runs.append(_sync(server, experiment_id, want, run))
     return MlflowExport(server.url, name, experiment_id, tuple(runs), tuple(warnings))
+
+
+def _renamed(board: Any) -> list[str]:
+    """A warning per param or metric name MLflow would refuse, saying what it is logged as."""
+    found: dict[str, str] = {}
+    for item in [*board.baselines.values(), *board.experiments]:
+        for flat, default in ((item.params, "params.yaml"), (item.metrics, None)):
+            for raw, _value in _names(flat, default):
+                if _key(raw) != raw:
+                    found[raw] = _key(raw)
+    return [
+        f"{raw!r} is logged as {new!r} (MLflow's names: letters, digits, '_-. :/', "
+        f"at most {MAX_KEY} characters)"
+        for raw, new in sorted(found.items())
+    ]
 
 
 def _tag(run: Any, key: str) -> str | None:
