@@ -35,9 +35,12 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError, ConflictError
+
+if TYPE_CHECKING:
+    from mlratchet.experiments.leaderboard import Baseline, Leaderboard, Row
 
 #: MLflow's limits (mlflow/utils/validation.py, 3.x): entities per ``runs/log-batch`` call,
 #: the length of keys and values.
@@ -352,84 +355,84 @@ def _environment(record: Any) -> dict[str, str]:
     return tags
 
 
-def _wants(repo: Path | str, board: Any) -> list[_Want]:
-    """The runs for ``board`` (a :class:`~mlratchet.experiments.leaderboard.Leaderboard`):
-    each baseline, then each experiment."""
+def _baseline_want(sha: str, base: Baseline, time_ms: int, env: dict[str, str]) -> _Want:
+    name = f"baseline {sha[:7]}"  # stable: a branch name moves, the commit does not
+    tags = {
+        "mlratchet.kind": "baseline",
+        "mlratchet.commit": sha,
+        "mlratchet.baseline": sha,
+        "mlratchet.name": name,
+        "mlflow.runName": name,
+        "mlflow.source.git.commit": sha,
+        **env,
+    }
+    params = {_key(k): _param_value(v) for k, v in _names(base.params, "params.yaml")}
+    return _Want(
+        name, "baseline", sha, None, sha, "FINISHED", time_ms, params, _metrics(base.metrics), tags
+    )
+
+
+def _row_want(row: Row, time_ms: int, env: dict[str, str]) -> _Want:
+    tags = {
+        "mlratchet.kind": "experiment",
+        "mlratchet.ref": row.ref,
+        "mlratchet.baseline": row.baseline,
+        "mlratchet.name": row.name,
+        "mlratchet.status": row.status,
+        "mlflow.runName": row.name,
+    }
+    if row.rev:
+        tags["mlratchet.commit"] = row.rev
+        tags["mlflow.source.git.commit"] = row.rev
+        tags.update(env)
+    if row.error:
+        tags["mlratchet.error"] = _clip(row.error, MAX_TAG_VALUE)
+    for verdict in row.verdicts:
+        tags[_key(f"mlratchet.verdict.{verdict.key}")] = str(verdict.status)
+    params = {_key(k): _param_value(v) for k, v in _names(row.params, "params.yaml")}
+    status = "FAILED" if row.status == "failed" else "FINISHED"
+    return _Want(
+        row.name,
+        "experiment",
+        row.rev,
+        row.ref,
+        row.baseline,
+        status,
+        time_ms,
+        params,
+        _metrics(row.metrics),
+        tags,
+    )
+
+
+def _wants(repo: Path | str, board: Leaderboard) -> list[_Want]:
+    """The runs for ``board``: each baseline, then each experiment. A failed experiment's
+    time is its baseline's; an experiment commit that is also a shown baseline (checked out)
+    is one run, the experiment's."""
     from mlratchet import notes
     from mlratchet.gitio import commit_times, toplevel
 
     top = toplevel(repo)
     rows = board.experiments
-    shas = [*board.baselines, *(r.rev for r in rows if r.rev)]
-    times = commit_times(top, shas)
-    wants: list[_Want] = []
     exp_commits = {r.rev for r in rows if r.rev}
+    times = commit_times(top, [*board.baselines, *exp_commits])
+    with_notes = notes.annotated(top)
 
     def env_of(sha: str) -> dict[str, str]:
-        return {
-            k: _clip(v, MAX_TAG_VALUE)
-            for k, v in _environment(notes.read(top, sha).get("repro")).items()
-        }
+        if sha not in with_notes:
+            return {}
+        record = notes.read(top, sha).get("repro")
+        return {k: _clip(v, MAX_TAG_VALUE) for k, v in _environment(record).items()}
 
-    for sha, base in board.baselines.items():
-        if sha in exp_commits:
-            continue  # an experiment commit checked out as a baseline: one run, the experiment's
-        name = f"baseline {sha[:7]}"
-        tags = {
-            "mlratchet.kind": "baseline",
-            "mlratchet.commit": sha,
-            "mlratchet.baseline": sha,
-            "mlratchet.name": name,
-            "mlflow.runName": name,
-            "mlflow.source.git.commit": sha,
-            **env_of(sha),
-        }
-        wants.append(
-            _Want(
-                name,
-                "baseline",
-                sha,
-                None,
-                sha,
-                "FINISHED",
-                times.get(sha, 0),
-                {_key(k): _param_value(v) for k, v in _names(base.params, "params.yaml")},
-                _metrics(base.metrics),
-                tags,
-            )
-        )
-    for row in rows:
-        failed = row.status == "failed"
-        tags = {
-            "mlratchet.kind": "experiment",
-            "mlratchet.ref": row.ref,
-            "mlratchet.baseline": row.baseline,
-            "mlratchet.name": row.name,
-            "mlratchet.status": row.status,
-            "mlflow.runName": row.name,
-        }
-        if row.rev:
-            tags["mlratchet.commit"] = row.rev
-            tags["mlflow.source.git.commit"] = row.rev
-            tags.update(env_of(row.rev))
-        if row.error:
-            tags["mlratchet.error"] = _clip(row.error, MAX_TAG_VALUE)
-        for verdict in row.verdicts:
-            tags[_key(f"mlratchet.verdict.{verdict.key}")] = str(verdict.status)
-        wants.append(
-            _Want(
-                row.name,
-                "experiment",
-                row.rev,
-                row.ref,
-                row.baseline,
-                "FAILED" if failed else "FINISHED",
-                times.get(row.rev or row.baseline, 0),
-                {_key(k): _param_value(v) for k, v in _names(row.params, "params.yaml")},
-                _metrics(row.metrics),
-                tags,
-            )
-        )
+    wants = [
+        _baseline_want(sha, base, times.get(sha, 0), env_of(sha))
+        for sha, base in board.baselines.items()
+        if sha not in exp_commits
+    ]
+    wants.extend(
+        _row_want(row, times.get(row.rev or row.baseline, 0), env_of(row.rev) if row.rev else {})
+        for row in rows
+    )
     return wants
 
 
@@ -623,10 +626,11 @@ def export(
     return MlflowExport(server.url, name, experiment_id, tuple(runs), tuple(warnings))
 
 
-def _renamed(board: Any) -> list[str]:
+def _renamed(board: Leaderboard) -> list[str]:
     """A warning per param or metric name MLflow would refuse, saying what it is logged as."""
     found: dict[str, str] = {}
-    for item in [*board.baselines.values(), *board.experiments]:
+    items: list[Baseline | Row] = [*board.baselines.values(), *board.experiments]
+    for item in items:
         for flat, default in ((item.params, "params.yaml"), (item.metrics, None)):
             for raw, _value in _names(flat, default):
                 if _key(raw) != raw:
