@@ -341,6 +341,7 @@ def fake() -> Iterator[tuple[HTTPServer, list[Any]]]:
         ),
         (401, {"error_code": "UNAUTHENTICATED", "message": "who?"}, 2, "MLFLOW_TRACKING_TOKEN"),
         (503, {"message": "overloaded"}, 4, "busy"),
+        (404, {}, 2, "get-by-name answered HTTP 404: Not Found; is this the URL of an MLflow"),
     ],
 )
 def test_server_errors_name_the_endpoint(

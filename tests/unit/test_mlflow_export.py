@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import posixpath
 import re
+import ssl
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -51,6 +53,17 @@ def test_a_store_uri_is_bad_input_saying_how_to_serve_it(uri: str, store: str) -
     """Not an http(s) URL: exit 2 with the `mlflow server` command for that store."""
     with pytest.raises(BadInputError, match=re.escape(f"--backend-store-uri {store} ")):
         mx.connect(uri, env={})
+
+
+def test_tls_as_mlflow_client_sets_it(tmp_path: Path) -> None:
+    """MLFLOW_TRACKING_INSECURE_TLS turns verification off; an unreadable CA bundle in
+    MLFLOW_TRACKING_SERVER_CERT_PATH is bad input naming the variable; default: Python's."""
+    insecure = mx.connect("https://h", env={"MLFLOW_TRACKING_INSECURE_TLS": "true"}).tls
+    assert insecure is not None and insecure.verify_mode == ssl.CERT_NONE
+    assert mx.connect("https://h", env={}).tls is None
+    missing = tmp_path / "none.pem"
+    with pytest.raises(BadInputError, match="MLFLOW_TRACKING_SERVER_CERT_PATH="):
+        mx.connect("https://h", env={"MLFLOW_TRACKING_SERVER_CERT_PATH": str(missing)})
 
 
 def test_no_uri_is_bad_input() -> None:

@@ -29,6 +29,7 @@ import math
 import os
 import posixpath
 import re
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -153,6 +154,7 @@ class Server:
 
     url: str
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    tls: ssl.SSLContext | None = field(default=None, repr=False)  # None: Python's default
 
     def call(self, endpoint: str, body: Mapping[str, Any] | None = None, **query: str) -> Any:
         """POST ``body`` (GET with ``query`` when there is no body) to
@@ -169,7 +171,9 @@ class Server:
         for name, value in self.headers.items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310 - the scheme is http(s), see connect
+                request, timeout=TIMEOUT, context=self.tls
+            ) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             raise _http_error(self.url, endpoint, exc) from None
@@ -209,6 +213,8 @@ def _http_error(url: str, endpoint: str, exc: urllib.error.HTTPError) -> BadInpu
     where = f"MLflow at {url}: {endpoint} answered HTTP {exc.code}"
     if exc.code in (429, 503):
         raise MlflowBusyError(f"{where} ({detail}); the server is busy, try again later")
+    if exc.code == 404 and not code:
+        detail += "; is this the URL of an MLflow tracking server?"
     if exc.code in (401, 403):
         detail += (
             "; set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
@@ -248,7 +254,24 @@ def connect(uri: str | None, env: Mapping[str, str] | None = None) -> Server:
     if parts.port is not None:
         netloc += f":{parts.port}"
     url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    return Server(url, headers)
+    return Server(url, headers, _tls(env))
+
+
+def _tls(env: Mapping[str, str]) -> ssl.SSLContext | None:
+    """TLS as MLflow's client sets it: ``MLFLOW_TRACKING_SERVER_CERT_PATH`` (a CA bundle to
+    trust), ``MLFLOW_TRACKING_INSECURE_TLS=true`` (no verification); else Python's default."""
+    if env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the user asked for it, as MLflow's client allows
+        return context
+    cafile = env.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
+    if cafile:
+        try:
+            return ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise BadInputError(f"MLFLOW_TRACKING_SERVER_CERT_PATH={cafile}: {exc}") from None
+    return None
 
 
 # -- what a run should say --------------------------------------------------------------------
@@ -443,7 +466,7 @@ def _experiment_id(server: Server, name: str) -> str:
         try:
             found = server.call("experiments/get-by-name", experiment_name=name)
         except MlflowApiError as exc:
-            if exc.error_code != "RESOURCE_DOES_NOT_EXIST" and exc.status != 404:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
         else:
             experiment = found.get("experiment", {})
