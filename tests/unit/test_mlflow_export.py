@@ -66,6 +66,14 @@ def test_tls_as_mlflow_client_sets_it(tmp_path: Path) -> None:
         mx.connect("https://h", env={"MLFLOW_TRACKING_SERVER_CERT_PATH": str(missing)})
 
 
+def test_a_password_in_a_store_uri_is_not_repeated() -> None:
+    """The message about a store URI masks the password in it, and names where it came from."""
+    with pytest.raises(BadInputError) as caught:
+        mx.connect(None, env={"MLFLOW_TRACKING_URI": "postgresql://ann:s3cret@db:5432/mlflow"})
+    assert "s3cret" not in str(caught.value)
+    assert "MLFLOW_TRACKING_URI=postgresql://ann:***@db:5432/mlflow" in str(caught.value)
+
+
 def test_no_uri_is_bad_input() -> None:
     """Nothing given and nothing in the environment: the message names both ways."""
     with pytest.raises(BadInputError, match=r"--mlflow URL .* MLFLOW_TRACKING_URI"):

@@ -21,11 +21,10 @@ from mlratchet.cli.render import echo_json, note
     "--mlflow",
     "tracking_uri",
     metavar="URL",
-    envvar="MLFLOW_TRACKING_URI",
-    show_envvar=True,
     default=None,
     help="The MLflow tracking server's URL, e.g. http://127.0.0.1:5000 (a store such as "
-    "sqlite:///mlflow.db is served by `mlflow server --backend-store-uri` first).",
+    "sqlite:///mlflow.db is served by `mlflow server --backend-store-uri` first) "
+    "[default: $MLFLOW_TRACKING_URI].",
 )
 @click.option(
     "--experiment",

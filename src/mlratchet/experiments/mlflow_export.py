@@ -24,6 +24,7 @@ immutable in MLflow). Exporting twice creates nothing the second time; new exper
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import math
 import os
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from mlratchet.errors import BadInputError, ConflictError
+from mlratchet.errors import BadInputError, ConflictError, RatchetError
 
 if TYPE_CHECKING:
     from mlratchet.experiments.leaderboard import Baseline, Leaderboard, Row
@@ -177,7 +178,7 @@ class Server:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             raise _http_error(self.url, endpoint, exc) from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise BadInputError(
                 f"cannot reach the MLflow tracking server at {self.url}: {reason}; is "
@@ -202,7 +203,8 @@ class MlflowBusyError(ConflictError):
     """The MLflow server is overloaded or unavailable (HTTP 429, 503): try again."""
 
 
-def _http_error(url: str, endpoint: str, exc: urllib.error.HTTPError) -> BadInputError:
+def _http_error(url: str, endpoint: str, exc: urllib.error.HTTPError) -> RatchetError:
+    """The error for an error answer: MLflow's ``error_code`` and message, the endpoint."""
     try:
         payload = json.loads(exc.read() or b"{}")
     except ValueError:
@@ -212,7 +214,7 @@ def _http_error(url: str, endpoint: str, exc: urllib.error.HTTPError) -> BadInpu
     detail = f"{code}: {text}" if code and text else str(text or code or exc.reason)
     where = f"MLflow at {url}: {endpoint} answered HTTP {exc.code}"
     if exc.code in (429, 503):
-        raise MlflowBusyError(f"{where} ({detail}); the server is busy, try again later")
+        return MlflowBusyError(f"{where} ({detail}); the server is busy, try again later")
     if exc.code == 404 and not code:
         detail += "; is this the URL of an MLflow tracking server?"
     if exc.code in (401, 403):
@@ -228,6 +230,7 @@ def connect(uri: str | None, env: Mapping[str, str] | None = None) -> Server:
     http(s) URL is :class:`BadInputError` saying how to serve it."""
     env = os.environ if env is None else env
     given = uri or env.get(ENV_URI) or ""
+    source = f"--mlflow {_redact(given)}" if uri else f"{ENV_URI}={_redact(given)}"
     if not given:
         raise BadInputError(
             f"no MLflow tracking server: give --mlflow URL (e.g. http://127.0.0.1:5000) or set "
@@ -237,8 +240,8 @@ def connect(uri: str | None, env: Mapping[str, str] | None = None) -> Server:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         store = given if "://" in given or given.startswith("databricks") else f"file:{given}"
         raise BadInputError(
-            f"--mlflow {given}: give the http(s) URL of an MLflow tracking server; to export "
-            f"into this store, serve it: `mlflow server --backend-store-uri {store} "
+            f"{source}: give the http(s) URL of an MLflow tracking server; to export "
+            f"into this store, serve it: `mlflow server --backend-store-uri {_redact(store)} "
             "--host 127.0.0.1 --port 5000`, then pass --mlflow http://127.0.0.1:5000"
         )
     headers: dict[str, str] = {}
@@ -255,6 +258,11 @@ def connect(uri: str | None, env: Mapping[str, str] | None = None) -> Server:
         netloc += f":{parts.port}"
     url = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
     return Server(url, headers, _tls(env))
+
+
+def _redact(uri: str) -> str:
+    """``uri`` with the password of its ``user:password@`` (if any) as ``***``."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", uri)
 
 
 def _tls(env: Mapping[str, str]) -> ssl.SSLContext | None:
