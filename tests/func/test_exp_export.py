@@ -187,6 +187,41 @@ def test_export_twice_duplicates_nothing_and_adds_only_new(
     assert len(mlflow.runs("twice")) == 5
 
 
+def test_runs_found_across_search_pages(
+    repo: Path, mlflow: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two runs per runs/search page, every run exported before is still found."""
+    from mlratchet.experiments import mlflow_export
+
+    export(repo, mlflow, "--experiment", "pages")
+    monkeypatch.setattr(mlflow_export, "PAGE", 2)
+    again = export(repo, mlflow, "--experiment", "pages")
+    assert again["unchanged"] == 4
+    assert len(mlflow.runs("pages")) == 4
+
+
+def test_a_half_written_run_is_completed(repo: Path, mlflow: MlflowServer) -> None:
+    """A run left with only its identity tags (an export interrupted after runs/create) is
+    found and completed, not duplicated."""
+    board = show(repo)
+    row = next(r for r in board["experiments"] if r["name"] == "better")
+    experiment_id = _post(mlflow.url, "experiments/create", {"name": "half"})["experiment_id"]
+    tags = [
+        {"key": "mlratchet.baseline", "value": row["baseline"]},
+        {"key": "mlratchet.commit", "value": row["rev"]},
+    ]
+    body = {"experiment_id": experiment_id, "start_time": 1, "tags": tags}
+    run_id = _post(mlflow.url, "runs/create", body)["run"]["info"]["run_id"]
+    out = export(repo, mlflow, "--experiment", "half")
+    better = next(r for r in out["runs"] if r["name"] == "better")
+    assert (better["run_id"], better["action"]) == (run_id, "updated")
+    assert out["created"] == 3
+    runs = {r["name"]: r for r in mlflow.runs("half")}
+    assert len(runs) == 4
+    assert runs["better"]["status"] == "FINISHED"
+    assert runs["better"]["params"] == as_params(row["params"])
+
+
 def test_failed_experiment_that_succeeds_later_reuses_its_run(
     repo: Path, mlflow: MlflowServer
 ) -> None:
