@@ -147,15 +147,10 @@ def _columns(board: Leaderboard, all_metrics: bool) -> list[tuple[str, str]]:
 
 
 def _names(pairs: list[tuple[str, str]], default: str | None = None) -> list[str]:
-    """Column titles: the key, or ``path:key`` when the key is in two files (or, for params,
-    in a file other than ``default``)."""
-    count: dict[str, int] = {}
-    for _path, key in pairs:
-        count[key] = count.get(key, 0) + 1
-    return [
-        key if count[key] == 1 and (default is None or path == default) else f"{path}:{key}"
-        for path, key in pairs
-    ]
+    """Column titles (:func:`mlratchet.experiments.leaderboard.titles`)."""
+    from mlratchet.experiments.leaderboard import titles
+
+    return titles(pairs, default)
 
 
 def _table(

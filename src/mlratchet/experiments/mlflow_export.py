@@ -325,16 +325,13 @@ def _not_unique(key: str) -> bool:
 
 
 def _names(flat: Mapping[str, Mapping[str, Any]], default: str | None) -> Iterator[tuple[str, Any]]:
-    """(name, value) as ``ratchet exp show`` titles a column: the key alone, ``path:key``
-    when the key is in two files (or, with ``default``, in a file other than it)."""
-    count: dict[str, int] = {}
-    for values in flat.values():
-        for key in values:
-            count[key] = count.get(key, 0) + 1
-    for path, values in flat.items():
-        for key, value in values.items():
-            plain = count[key] == 1 and (default is None or path == default)
-            yield key if plain else f"{path}:{key}", value
+    """(name, value) for each value of ``flat``, named as ``ratchet exp show`` titles its
+    columns (:func:`~mlratchet.experiments.leaderboard.titles`), here within one run."""
+    from mlratchet.experiments.leaderboard import titles
+
+    pairs = [(path, key) for path, values in flat.items() for key in values]
+    for (path, key), name in zip(pairs, titles(pairs, default), strict=True):
+        yield name, flat[path][key]
 
 
 def _param_value(value: Any) -> str:
