@@ -136,8 +136,8 @@ def test_environment_tags_from_the_compute_record() -> None:
 
 
 def test_param_values_and_clipping() -> None:
-    """Values as text (booleans as YAML writes them), cut to MLflow's limit with a marker."""
-    assert mx._param_value(True) == "true"
+    """Values as MLflow's client logs them (str), cut to MLflow's limit with a marker."""
+    assert mx._param_value(True) == "True"
     assert mx._param_value(None) == "None"
     assert mx._param_value(0.1) == "0.1"
     long = mx._param_value("x" * 7000)

@@ -335,13 +335,8 @@ def _names(flat: Mapping[str, Mapping[str, Any]], default: str | None) -> Iterat
 
 
 def _param_value(value: Any) -> str:
-    if value is None:
-        text = "None"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
-    return _clip(text, MAX_PARAM_VALUE)
+    """A param's value as MLflow's client logs one (``str``), cut to MLflow's limit."""
+    return _clip(str(value), MAX_PARAM_VALUE)
 
 
 def _metrics(flat: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
