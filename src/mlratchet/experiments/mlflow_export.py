@@ -642,9 +642,8 @@ def export(
         for want in (w for w in wants if w.baseline == sha):
             run = existing.get(want.identity)
             if run is None and want.commit and want.ref:
-                run = existing.get(("ref", want.ref))  # a failed experiment that now succeeded
-                if run is not None and _tag(run, "mlratchet.commit"):
-                    run = None
+                # A failed experiment's run (found by ref: it has no commit), now succeeded.
+                run = existing.get(("ref", want.ref))
             runs.append(_sync(server, experiment_id, want, run))
     return MlflowExport(server.url, name, experiment_id, tuple(runs), tuple(warnings))
 
@@ -663,13 +662,6 @@ def _renamed(board: Leaderboard) -> list[str]:
         f"at most {MAX_KEY} characters)"
         for raw, new in sorted(found.items())
     ]
-
-
-def _tag(run: Any, key: str) -> str | None:
-    for tag in run.get("data", {}).get("tags", []):
-        if tag.get("key") == key:
-            return str(tag.get("value", ""))
-    return None
 
 
 __all__ = [
