@@ -16,7 +16,7 @@ CT_REASON ?= manual
 REMOTE    ?= origin
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium run verify test test-fast lint bench monitor-demo ci repro metrics-check \
+.PHONY: help install chromium mlflow-venv run verify test test-fast lint bench monitor-demo ci repro metrics-check \
 	report report-summary notes-pull notes-push ct promote-staging promote-production monitor \
 	ct-demo
 
@@ -51,10 +51,22 @@ chromium:  ## the headless browser of the HTML page tests: apt-get install chrom
 		echo "note: no chromium on PATH, the browser tests will skip (apt-get install chromium)" >&2; \
 	fi >/dev/null
 
-test: install chromium  ## install, then run the whole test suite (the end-to-end pipeline included)
+# MLflow in a virtual environment of its own (never the project's pins): the tests of
+# `ratchet exp export --mlflow` run a real tracking server from it; benchmarks reuse it.
+MLFLOW_VENV ?= benchmarks/.venv-mlflow
+
+$(MLFLOW_VENV)/.installed: benchmarks/requirements-mlflow.txt
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-mlflow.txt
+	@touch $@
+
+mlflow-venv: $(MLFLOW_VENV)/.installed  ## MLflow (a tracking server for the export tests) in benchmarks/.venv-mlflow
+
+test: install chromium mlflow-venv  ## install, then run the whole test suite (the end-to-end pipeline included)
 	pytest
 
-test-fast: install chromium  ## the tests without the end-to-end pipeline runs
+test-fast: install chromium mlflow-venv  ## the tests without the end-to-end pipeline runs
 	pytest -m "not slow"
 
 lint: install  ## ruff, formatting and mypy

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -118,6 +119,26 @@ def head(repo: Path | str) -> str | None:
     """The sha of HEAD, or None in a repository without commits."""
     proc = run(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
     return proc.stdout.decode().strip() or None
+
+
+def commit_times(repo: Path | str, shas: Iterable[str]) -> dict[str, int]:
+    """Each commit's committer time, in milliseconds since the epoch (one ``git log`` call)."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return {}
+    out = git(
+        repo,
+        "log",
+        "--no-walk=unsorted",
+        "--stdin",
+        "--format=%H %ct",
+        input="\n".join(wanted).encode(),
+    )
+    times: dict[str, int] = {}
+    for line in out.splitlines():
+        sha, _, seconds = line.partition(" ")
+        times[sha] = int(seconds) * 1000
+    return times
 
 
 def dirty_paths(repo: Path | str) -> list[str]:

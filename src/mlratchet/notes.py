@@ -156,6 +156,14 @@ def read(repo: Path | str, commit: str) -> dict[str, Any]:
     return fold(parse(commit, _text(repo, commit)))
 
 
+def annotated(repo: Path | str) -> frozenset[str]:
+    """The commits that have a note (one ``git notes list``): read only those of many."""
+    proc = run(repo, "notes", "--ref", NOTES_REF, "list", check=False)
+    if proc.returncode != 0:
+        return frozenset()
+    return frozenset(line.split()[1] for line in proc.stdout.decode().splitlines() if " " in line)
+
+
 def update(repo: Path | str, commit: str, key: str, value: Any) -> dict[str, Any]:
     """Set ``key`` in the note on ``commit`` (other keys kept); return the whole record.
 

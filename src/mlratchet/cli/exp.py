@@ -12,6 +12,7 @@ SUBCOMMANDS: dict[str, str] = {
     "branch": "mlratchet.cli.exp_run:branch",
     "show": "mlratchet.cli.exp_show:show",
     "diff": "mlratchet.cli.exp_show:diff",
+    "export": "mlratchet.cli.exp_export:export",
 }
 
 

@@ -11,6 +11,8 @@ from mlratchet.cli.options import (
     exclusive,
     option_all,
     option_csv,
+    option_exp_all,
+    option_exp_baseline,
     option_json,
     option_md,
     option_policy,
@@ -45,15 +47,8 @@ def _sort_option(text: str | None) -> tuple[str | None, Any]:
 
 
 @click.command("show")
-@click.option(
-    "--all", "all_baselines", is_flag=True, help="Experiments of every baseline, not only HEAD's."
-)
-@click.option(
-    "--baseline",
-    metavar="REV",
-    default=None,
-    help="Show the experiments of this baseline commit [default: HEAD].",
-)
+@option_exp_all
+@option_exp_baseline
 @click.option(
     "--sort",
     metavar="METRIC[:higher|:lower]",
@@ -152,15 +147,10 @@ def _columns(board: Leaderboard, all_metrics: bool) -> list[tuple[str, str]]:
 
 
 def _names(pairs: list[tuple[str, str]], default: str | None = None) -> list[str]:
-    """Column titles: the key, or ``path:key`` when the key is in two files (or, for params,
-    in a file other than ``default``)."""
-    count: dict[str, int] = {}
-    for _path, key in pairs:
-        count[key] = count.get(key, 0) + 1
-    return [
-        key if count[key] == 1 and (default is None or path == default) else f"{path}:{key}"
-        for path, key in pairs
-    ]
+    """Column titles (:func:`mlratchet.experiments.leaderboard.titles`)."""
+    from mlratchet.experiments.leaderboard import titles
+
+    return titles(pairs, default)
 
 
 def _table(

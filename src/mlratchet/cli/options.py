@@ -57,4 +57,15 @@ def exclusive(**flags: bool) -> None:
         raise click.UsageError(f"{' and '.join(chosen)} cannot be used together")
 
 
+# --- experiments (issue 13): which baselines' experiments a command reads ------------------
+option_exp_all = click.option(
+    "--all", "all_baselines", is_flag=True, help="Experiments of every baseline, not only HEAD's."
+)
+option_exp_baseline = click.option(
+    "--baseline",
+    metavar="REV",
+    default=None,
+    help="The experiments of this baseline commit [default: HEAD].",
+)
+
 # --- end of metrics and params ---------------------------------------------------------------

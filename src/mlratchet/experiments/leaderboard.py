@@ -679,6 +679,19 @@ def swept(
     return tuple(found)
 
 
+def titles(pairs: Sequence[tuple[str, str]], default: str | None = None) -> list[str]:
+    """A name per (file, flat key): the key alone, or ``file:key`` when the key is in two
+    files (or, with ``default``, in a file other than it). The leaderboard's column titles,
+    and the names ``ratchet exp export`` logs into MLflow."""
+    count: dict[str, int] = {}
+    for _path, key in pairs:
+        count[key] = count.get(key, 0) + 1
+    return [
+        key if count[key] == 1 and (default is None or path == default) else f"{path}:{key}"
+        for path, key in pairs
+    ]
+
+
 # -- the calls ---------------------------------------------------------------------------------
 def load(
     repo: Path | str = ".",
@@ -815,4 +828,5 @@ __all__ = [
     "load",
     "primary_of",
     "rank",
+    "titles",
 ]
