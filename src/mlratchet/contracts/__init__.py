@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlratchet.contracts.checks import Failure, ValidationReport, Validator
+from mlratchet.contracts.checks import EXAMPLES, Failure, ValidationReport, Validator
 from mlratchet.contracts.infer import infer
 from mlratchet.contracts.reading import DataError, TableFile, detect_format, open_csv, open_parquet
 from mlratchet.contracts.spec import (
@@ -93,8 +93,13 @@ def validate(
     return report
 
 
-def validate_table(table: Any, contract: Contract, *, name: str = "<table>") -> ValidationReport:
-    """Check an in-memory Arrow table (or pandas frame) against a contract."""
+def validate_table(
+    table: Any, contract: Contract, *, name: str = "<table>", examples: int | None = None
+) -> ValidationReport:
+    """Check an in-memory Arrow table (or pandas frame) against a contract.
+
+    ``examples``: failing rows listed per column and rule (default: the first few).
+    """
     import pyarrow as pa
 
     from mlratchet.contracts.reading import Chunk, _duplicates
@@ -106,7 +111,7 @@ def validate_table(table: Any, contract: Contract, *, name: str = "<table>") -> 
     for f in table.schema:
         types.setdefault(f.name, f.type)
     data = TableFile(Path(name), "parquet", names, types, table.num_rows, _duplicates(names))
-    validator = Validator(contract, data)
+    validator = Validator(contract, data, EXAMPLES if examples is None else examples)
     if validator.columns:
         validator.feed(Chunk(table.select(validator.columns), 0))
     else:
