@@ -372,3 +372,43 @@ def test_check_json_and_manifest(wine: Project) -> None:
     manifest = ratchet(wine.dvc_root, "serve", "wine-model#staging", "--manifest").stdout
     assert "kind: Deployment" in manifest and "kind: Service" in manifest
     assert "path: /ready" in manifest and "path: /health" in manifest
+
+
+def test_adaptive_batching_gathers_concurrent_rows(wine: Project) -> None:
+    """Concurrent single-row requests share model calls and get their own offline scores."""
+    server = start(wine.dvc_root, "wine-model#staging", "--batch-wait-ms", "20")
+    frame = rows(wine)
+    expected = offline(wine, frame)
+    n = 64
+
+    def ask(index: int) -> tuple[int, list[float]]:
+        with server.client() as client:
+            answer = client.post("/invocations", json=split(frame.iloc[[index % len(frame)]]))
+            return answer.status_code, answer.json().get("predictions")
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(ask, range(n)))
+        with server.client() as client:
+            text = client.get("/metrics").text
+    finally:
+        code, err = server.stop()
+    assert code == 0, err
+    assert all(status == 200 for status, _ in answers)
+    assert [p for _, p in answers] == [[expected[i % len(frame)]] for i in range(n)]
+    (calls,) = [line for line in text.splitlines() if line.startswith("ratchet_model_calls_total")]
+    assert int(calls.split()[-1]) < n
+
+
+def test_several_workers(wine: Project) -> None:
+    """--workers 2: each process verifies and serves; SIGTERM stops them all."""
+    server = start(wine.dvc_root, "wine-model#staging", "--workers", "2")
+    frame = rows(wine, 3)
+    try:
+        with server.client() as client:
+            for _ in range(10):
+                answer = client.post("/invocations", json=split(frame))
+                assert answer.json() == {"predictions": offline(wine, frame)}
+    finally:
+        code, err = server.stop()
+    assert code == 0, err

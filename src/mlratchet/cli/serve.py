@@ -70,6 +70,21 @@ from mlratchet.cli.render import echo_json, note
     show_default=True,
     help="Start a new log file this often.",
 )
+@click.option(
+    "--batch-wait-ms",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Gather concurrent requests' rows into one model call, waiting at most this long "
+    "for more (0: every request is its own call).",
+)
+@click.option(
+    "--max-batch-rows",
+    type=click.IntRange(1),
+    default=256,
+    show_default=True,
+    help="Rows in one gathered model call, at most.",
+)
 @click.option("--remote", default=None, help="The DVC remote to fetch the model from.")
 @click.option(
     "--check",
@@ -95,6 +110,8 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
     flush_seconds: float,
     rotate_mb: float,
     rotate_seconds: float,
+    batch_wait_ms: float,
+    max_batch_rows: int,
     remote: str | None,
     check: bool,
     manifest: bool,
@@ -126,6 +143,8 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
         flush_seconds=flush_seconds,
         rotate_bytes=int(rotate_mb * (1 << 20)),
         rotate_seconds=rotate_seconds,
+        batch_wait_ms=batch_wait_ms,
+        max_batch_rows=max_batch_rows,
     )
     if manifest:
         from mlratchet.serve.manifest import manifest as build_manifest

@@ -100,6 +100,7 @@ HELP = {
     "ratchet_requests_total": "Requests answered, by endpoint and HTTP status code.",
     "ratchet_request_errors_total": "Requests answered with a 4xx or 5xx code.",
     "ratchet_rows_predicted_total": "Rows the model scored.",
+    "ratchet_model_calls_total": "Calls of the model (fewer than requests when batching).",
     "ratchet_input_missing_total": "Missing (null or NaN) numeric input values received.",
     "ratchet_input_infinite_total": "+-inf input values received.",
     "ratchet_prediction_nonfinite_total": "Predictions that were NaN or +-inf.",

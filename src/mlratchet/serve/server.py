@@ -43,6 +43,8 @@ class ServeOptions:
     rotate_bytes: int = 32 << 20
     rotate_seconds: float = 3600.0
     graceful_seconds: float = 30.0
+    batch_wait_ms: float = 0.0
+    max_batch_rows: int = 256
 
 
 def load(options: ServeOptions) -> LoadedModel:
@@ -69,7 +71,13 @@ def build_app(options: ServeOptions, loaded: LoadedModel) -> Starlette:
             rotate_bytes=options.rotate_bytes,
             rotate_seconds=options.rotate_seconds,
         )
-    return create_app(loaded, AppSettings(max_body_bytes=options.max_body_bytes, log=log))
+    settings = AppSettings(
+        max_body_bytes=options.max_body_bytes,
+        log=log,
+        batch_wait_seconds=options.batch_wait_ms / 1000,
+        max_batch_rows=options.max_batch_rows,
+    )
+    return create_app(loaded, settings)
 
 
 def worker_app() -> Starlette:
