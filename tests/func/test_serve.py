@@ -400,6 +400,7 @@ def test_adaptive_batching_gathers_concurrent_rows(wine: Project) -> None:
     assert int(calls.split()[-1]) < n
 
 
+@pytest.mark.slow  # three processes each verify and load the model: the slowest start
 def test_several_workers(wine: Project) -> None:
     """--workers 2: each process verifies and serves; SIGTERM stops them all."""
     server = start(wine.dvc_root, "wine-model#staging", "--workers", "2")

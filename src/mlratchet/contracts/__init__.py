@@ -94,11 +94,18 @@ def validate(
 
 
 def validate_table(
-    table: Any, contract: Contract, *, name: str = "<table>", examples: int | None = None
+    table: Any,
+    contract: Contract,
+    *,
+    name: str = "<table>",
+    examples: int | None = None,
+    unparsed: dict[str, Any] | None = None,
 ) -> ValidationReport:
     """Check an in-memory Arrow table (or pandas frame) against a contract.
 
     ``examples``: failing rows listed per column and rule (default: the first few).
+    ``unparsed``: by column, the positions of values already reported as not of the column's
+    type (null in ``table``, and not counted as missing), as the CSV reader records them.
     """
     import pyarrow as pa
 
@@ -111,6 +118,7 @@ def validate_table(
     for f in table.schema:
         types.setdefault(f.name, f.type)
     data = TableFile(Path(name), "parquet", names, types, table.num_rows, _duplicates(names))
+    data.unparsed = dict(unparsed or {})
     validator = Validator(contract, data, EXAMPLES if examples is None else examples)
     if validator.columns:
         validator.feed(Chunk(table.select(validator.columns), 0))

@@ -135,8 +135,17 @@ def _untyped_kind(values: list[Any], text: bool) -> tuple[str, list[tuple[int, A
     return cells.get(first, "string"), bad
 
 
-def _typed(name: str, values: list[Any], rule: Column | None, text: bool) -> pa.Array | Failure:
-    """A request column as an Arrow array of its type, or its ``type`` failure."""
+@dataclass(frozen=True)
+class _Typed:
+    """A request column as an Arrow array of its type; rows that were not are null in it."""
+
+    array: pa.Array | None  # None: a column of unknown type with several kinds of value
+    failure: Failure | None
+    bad_rows: list[int]
+
+
+def _typed(name: str, values: list[Any], rule: Column | None, text: bool) -> _Typed:
+    """A request column typed (see :class:`_Typed`)."""
     import pyarrow as pa
 
     kind: str
@@ -146,18 +155,21 @@ def _typed(name: str, values: list[Any], rule: Column | None, text: bool) -> pa.
     else:
         kind, bad = _untyped_kind(values, text)
         if bad:
-            return _type_failure(name, f"one kind of value ({kind})", bad)
+            mixed = _type_failure(name, f"one kind of value ({kind})", bad)
+            return _Typed(None, mixed, [row for row, _ in bad])
     cells = []
     for row, value in enumerate(values):
         try:
             cells.append(_convert(value, kind, text))
         except _Bad:
             bad.append((row, value))
-    if bad:
-        return _type_failure(name, kind, bad)
+            cells.append(None)
     if kind == "timestamp":
-        return pa.array(cells, type=pa.timestamp("us", tz="UTC"))
-    return pa.array(cells, type=getattr(pa, _ARROW[kind])())
+        array = pa.array(cells, type=pa.timestamp("us", tz="UTC"))
+    else:
+        array = pa.array(cells, type=getattr(pa, _ARROW[kind])())
+    failure = _type_failure(name, kind, bad) if bad else None
+    return _Typed(array, failure, [row for row, _ in bad])
 
 
 def _missing(name: str, rows: int) -> Failure:
@@ -186,27 +198,33 @@ def _nonfinite(arrays: dict[str, pa.Array]) -> tuple[int, int]:
 
 def check(columns: Columns, inputs: tuple[str, ...], contract: Contract | None) -> Checked:
     """Type the model's inputs and check them (see the module's docstring)."""
+    import numpy as np
     import pyarrow as pa
 
     from mlratchet.contracts import Contract, validate_table
 
     failures: list[Failure] = []
     arrays: dict[str, pa.Array] = {}
+    unparsed: dict[str, Any] = {}
     declared = contract.columns if contract is not None else {}
     for name in inputs:
         if name not in columns.values:
             failures.append(_missing(name, columns.rows))
             continue
         typed = _typed(name, columns.values[name], declared.get(name), columns.text)
-        if isinstance(typed, pa.Array):
-            arrays[name] = typed
-        else:
-            failures.append(typed)
+        if typed.failure is not None:
+            failures.append(typed.failure)
+        if typed.array is not None:
+            arrays[name] = typed.array
+            if typed.bad_rows:
+                unparsed[name] = np.array(typed.bad_rows, dtype=np.int64)
     table = pa.table(arrays) if arrays else pa.table({})
     checked = [n for n in arrays if n in declared]
     if contract is not None and checked:
         subset = Contract(1, {n: declared[n] for n in checked}, contract.rows, extra_columns=True)
-        report = validate_table(table, subset, name="<request>", examples=max(columns.rows, 1))
+        report = validate_table(
+            table, subset, name="<request>", examples=max(columns.rows, 1), unparsed=unparsed
+        )
         failures.extend(report["failures"])
     elif columns.rows == 0:
         failures.append(
