@@ -413,3 +413,33 @@ def test_several_workers(wine: Project) -> None:
     finally:
         code, err = server.stop()
     assert code == 0, err
+
+
+def test_policy_names_the_serving_contract(wine: Project, tmp_path: Path) -> None:
+    """registry.NAME.serving_contract, read at the served commit, adds its rules."""
+    from mlratchet.serve.inputs import check
+    from mlratchet.serve.loading import load
+    from mlratchet.serve.payload import columns_of
+
+    project = sp.copy(wine, tmp_path)
+    policy = project.dvc_root / "ratchet.yaml"
+    text = policy.read_text(encoding="utf-8").replace(
+        "    contract: eval/validation.json\n",
+        "    contract: eval/validation.json\n    serving_contract: contracts/table.yaml\n",
+    )
+    policy.write_text(text, encoding="utf-8")
+    commit = commit_all(project.git_root, "a serving contract")
+    info = json.loads(ratchet(project.dvc_root, "serve", "HEAD", "--check", "--json").stdout)
+    assert info["contract"] == f"contracts/table.yaml at {commit[:7]}"
+
+    loaded = load(project.dvc_root, "HEAD")
+    records = rows(project, 2).to_dict(orient="records")
+    column = loaded.inputs[0]
+    records[1][column] = 1e9  # far beyond the contract's range
+    body = json.dumps({"dataframe_records": records}).encode()
+    checked = check(
+        columns_of(body, "application/json", loaded.inputs), loaded.inputs, loaded.contract
+    )
+    assert [(f["column"], f["rule"], f["examples"][0]["row"]) for f in checked.failures] == [
+        (column, "max", 1)
+    ]

@@ -9,8 +9,9 @@ then loaded with :func:`mlratchet.modelio.loads` under the project's allow-list
 :mod:`mlratchet.adapter`, the one place that defines a model's inputs and scores.
 
 The **serving contract** says what a request must hold: the model's input columns, each with
-the rules of a contract file (``--contract``, restricted to those columns) or, for a column it
-does not name, the type the column had in the rows the model was trained on
+the rules of a contract file (``--contract``, else the policy's
+``registry.NAME.serving_contract`` at the served commit; restricted to those columns) or, for
+a column it does not name, the type the column had in the rows the model was trained on
 (``monitor.reference`` in ``dvc.lock`` at the served commit, when that file is in the DVC
 cache). A column of unknown type is only required to be present.
 """
@@ -117,8 +118,32 @@ def _training_types(root: Path, commit: str, inputs: tuple[str, ...]) -> tuple[d
     return types, f"{reference} at {commit[:7]} (types)"
 
 
+def _policy_contract(root: Path, commit: str, artifact: str) -> tuple[Contract | None, str]:
+    """The policy's ``serving_contract`` for ``artifact``, read at ``commit`` (or None)."""
+    from mlratchet.contracts import parse_contract
+    from mlratchet.gitio import read_blob
+    from mlratchet.policy import policy_at
+
+    declared = policy_at(root, commit)[0].registry.get(artifact)
+    path = declared.serving_contract if declared is not None else None
+    if path is None:
+        return None, ""
+    source = f"{path} at {commit[:7]}"
+    blob = read_blob(root, commit, path)
+    if blob is None:
+        raise BadInputError(
+            f"ratchet.yaml at {commit[:7]}: registry.{artifact}.serving_contract names {path}, "
+            "which that commit does not hold; commit the contract file"
+        )
+    return parse_contract(blob.decode("utf-8", "replace"), source), source
+
+
 def serving_contract(
-    root: Path, commit: str, inputs: tuple[str, ...], contract_path: Path | None
+    root: Path,
+    commit: str,
+    inputs: tuple[str, ...],
+    contract_path: Path | None,
+    artifact: str | None = None,
 ) -> tuple[Contract | None, str]:
     """The rules a request's rows must follow (see the module's docstring)."""
     from mlratchet.contracts import Column, Contract, load_contract
@@ -127,10 +152,16 @@ def serving_contract(
 
     columns: dict[str, Column] = {}
     sources = []
-    if contract_path is not None:
-        declared = load_contract(contract_path)
+    declared, source = (
+        (load_contract(contract_path), str(contract_path))
+        if contract_path is not None
+        else _policy_contract(root, commit, artifact)
+        if artifact is not None
+        else (None, "")
+    )
+    if declared is not None:
         columns = {n: c for n, c in declared.columns.items() if n in inputs}
-        sources.append(str(contract_path))
+        sources.append(source)
     untyped = tuple(n for n in inputs if n not in columns)
     if untyped:
         types, source = _training_types(root, commit, untyped)
@@ -166,5 +197,7 @@ def load(
     source = f"{found.path} of {text} ({found.version})"
     model = modelio.loads(found.cached.read_bytes(), source=source, trusted=models.trusted_types)
     seen = view(model, adapter=models.adapter, source=source)
-    contract, contract_source = serving_contract(root, found.commit, seen.inputs, contract_path)
+    contract, contract_source = serving_contract(
+        root, found.commit, seen.inputs, contract_path, found.artifact
+    )
     return LoadedModel(text, found, seen, contract, contract_source)
