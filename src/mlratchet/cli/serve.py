@@ -59,9 +59,9 @@ from mlratchet.cli.render import echo_json, note
 @click.option(
     "--rotate-mb",
     type=click.FloatRange(0.001),
-    default=32.0,
+    default=8.0,
     show_default=True,
-    help="Start a new log file past this size.",
+    help="Start a new log file past this size (each flush rewrites the current file whole).",
 )
 @click.option(
     "--rotate-seconds",

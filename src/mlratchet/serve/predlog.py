@@ -34,7 +34,7 @@ class LogSettings:
     folder: Path
     flush_rows: int = 1000
     flush_seconds: float = 5.0
-    rotate_bytes: int = 32 << 20
+    rotate_bytes: int = 8 << 20
     rotate_seconds: float = 3600.0
 
 

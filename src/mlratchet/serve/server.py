@@ -40,7 +40,7 @@ class ServeOptions:
     log_dir: str | None = None
     flush_rows: int = 1000
     flush_seconds: float = 5.0
-    rotate_bytes: int = 32 << 20
+    rotate_bytes: int = 8 << 20
     rotate_seconds: float = 3600.0
     graceful_seconds: float = 30.0
     batch_wait_ms: float = 0.0
