@@ -443,3 +443,17 @@ def test_policy_names_the_serving_contract(wine: Project, tmp_path: Path) -> Non
     assert [(f["column"], f["rule"], f["examples"][0]["row"]) for f in checked.failures] == [
         (column, "max", 1)
     ]
+
+
+def test_refuses_an_inconsistent_stage(wine: Project, tmp_path: Path) -> None:
+    """A future-dated assignment of the stage (by hand): exit 3, as registry get refuses it."""
+    import os
+
+    from helpers import run
+
+    project = sp.copy(wine, tmp_path)
+    env = {**os.environ, "GIT_COMMITTER_DATE": "2099-01-01T00:00:00+0000"}
+    tag = ["git", "tag", "-a", "wine-model#staging#2", "HEAD", "-m", "Assigning stage staging"]
+    run(tag, project.git_root, env=env)
+    out = ratchet(project.dvc_root, "serve", "wine-model#staging", "--check", expect=3)
+    assert "ratchet registry audit" in out.stderr
