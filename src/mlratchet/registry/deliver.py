@@ -10,6 +10,9 @@ This is what ``dvc artifacts get . NAME --stage STAGE`` does, plus the checks it
 trusts the remote's bytes and knows nothing of the promotion's record). A stage whose tags the
 audit finds inconsistent (a moved or future-dated assignment) is refused before anything is read
 (exit 3): see :func:`mlratchet.registry.audit.check_stage`.
+
+:func:`verify` is all of that but the writing: the one home of "the model this reference names,
+proven", used by ``registry get`` and by ``ratchet serve`` (which also takes a git revision).
 """
 
 from __future__ import annotations

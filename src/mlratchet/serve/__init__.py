@@ -7,6 +7,7 @@
 - :mod:`~mlratchet.serve.inputs`: rows checked before the model, every failure in one answer;
 - :mod:`~mlratchet.serve.exposition`: the service's counters in Prometheus' text format;
 - :mod:`~mlratchet.serve.predlog`: the prediction log, Parquet files written in batches;
+- :mod:`~mlratchet.serve.batching`: concurrent requests' rows gathered into one model call;
 - :mod:`~mlratchet.serve.app`: the ASGI application (Starlette);
 - :mod:`~mlratchet.serve.server`: uvicorn, signals, workers;
 - :mod:`~mlratchet.serve.manifest`: a Kubernetes Deployment and Service for it.
