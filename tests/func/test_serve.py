@@ -297,7 +297,9 @@ def test_log_survives_kill_9_and_feeds_the_monitor(wine: Project, tmp_path: Path
         for start_row in range(0, len(frame), 9):
             chunk = frame.iloc[start_row : start_row + 9]
             assert client.post("/invocations", json=split(chunk)).status_code == 200
-    time.sleep(1.0)  # the timer flushes the last batch
+    deadline = time.monotonic() + 10  # the timer (0.2 s) flushes the last batch
+    while time.monotonic() < deadline and read_folder(log_dir).num_rows < len(frame):
+        time.sleep(0.1)
     server.stop(signal.SIGKILL)
     logged = read_folder(log_dir)
     assert len(list(log_dir.glob("*.parquet"))) > 1  # rotated
