@@ -459,3 +459,13 @@ def test_refuses_an_inconsistent_stage(wine: Project, tmp_path: Path) -> None:
     run(tag, project.git_root, env=env)
     out = ratchet(project.dvc_root, "serve", "wine-model#staging", "--check", expect=3)
     assert "ratchet registry audit" in out.stderr
+
+
+def test_a_busy_port_is_exit_4(wine: Project) -> None:
+    """A port another process listens on: exit 4 (busy), one line saying so."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = str(other.getsockname()[1])
+        out = ratchet(wine.dvc_root, "serve", "wine-model#staging", "--port", port, expect=4)
+    assert f"127.0.0.1:{port} is in use" in out.stderr

@@ -86,6 +86,28 @@ def worker_app() -> Starlette:
     return build_app(options, load(options))
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse a port someone listens on (exit 4, busy) before uvicorn exits with 1 on it."""
+    import errno
+    import socket
+
+    from mlratchet.errors import ConflictError
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConflictError(
+                    f"{host}:{port} is in use by another process; choose another --port"
+                ) from None
+            raise
+
+
 def _drained(signum: int, frame: Any) -> None:
     """SIGTERM once uvicorn has drained: the stop asked for, not a death (exit 0)."""
 
@@ -99,6 +121,7 @@ def serve(options: ServeOptions, loaded: LoadedModel) -> None:
     """
     import signal
 
+    check_port(options.host, options.port)
     previous = signal.signal(signal.SIGTERM, _drained)
     try:
         _run(options, loaded)
