@@ -102,6 +102,8 @@ EXTRAS = {
     "skops": "sklearn",
     "matplotlib": "plots",
     "dvc_s3": "s3",
+    "starlette": "serve",
+    "uvicorn": "serve",
 }
 
 

@@ -137,6 +137,10 @@ class ArtifactPolicy:
     #: The data-contract record (JSON with ``"valid": true|false``, e.g. what ``ratchet
     #: validate --out`` writes) the contract gate reads at the commit; None: no contract gate.
     contract: str | None = None
+    #: The contract file (as ``ratchet validate`` reads it) that ``ratchet serve`` checks
+    #: requests against, read at the served commit, restricted to the model's input columns;
+    #: None: the input columns, typed as in the training rows (docs/serving.md).
+    serving_contract: str | None = None
 
     def __post_init__(self) -> None:
         from mlratchet.registry.tags import NAME_RE

@@ -17,12 +17,15 @@ if TYPE_CHECKING:
     import pyarrow.csv
 
 
-def write(frame: pd.DataFrame, path: Path | str) -> None:
-    """Write a frame as Parquet: no index, no pandas metadata, fixed row groups, atomically."""
+def write(frame: pd.DataFrame | pa.Table, path: Path | str) -> None:
+    """Write a frame (or an Arrow table) as Parquet: no index, no pandas metadata, fixed row
+    groups, atomically (a temporary file renamed: a reader never sees a partial file)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    if not isinstance(frame, pa.Table):
+        frame = pa.Table.from_pandas(frame, preserve_index=False)
+    table = frame.replace_schema_metadata(None)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 17)
 
@@ -38,6 +41,39 @@ def read(path: Path | str, columns: list[str] | None = None) -> pd.DataFrame:
         raise BadInputError(f"{path}: no such file") from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise BadInputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def folder_files(path: Path | str) -> list[Path]:
+    """The Parquet files of a folder, in name order; hidden files (a write in progress,
+    ``.NAME.tmp``) are not part of it."""
+    folder = Path(path)
+    return sorted(p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith("."))
+
+
+def read_folder(path: Path | str) -> pa.Table:
+    """The rows of every Parquet file of a folder (a prediction log), in file-name order.
+
+    Files whose schemas differ in a column's type are unified where Arrow can (an integer
+    column and a float one read as float); a folder with no Parquet file is bad input.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = folder_files(path)
+    if not files:
+        raise BadInputError(f"{path}: a folder with no Parquet file (*.parquet) in it")
+    tables = []
+    for file in files:
+        try:
+            tables.append(pq.read_table(file).replace_schema_metadata(None))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise BadInputError(f"{file}: not a readable Parquet file ({exc})") from None
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise BadInputError(
+            f"{path}: its Parquet files have incompatible columns ({exc})"
+        ) from None
 
 
 # --- CSV, streamed ------------------------------------------------------------------------------

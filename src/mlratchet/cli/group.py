@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "contract": "mlratchet.cli.contract:contract",
     "validate": "mlratchet.cli.validate:validate",
     "monitor": "mlratchet.cli.monitor:monitor",
+    # issue 14: continuous delivery
+    "serve": "mlratchet.cli.serve:serve",
 }
 
 #: stdout was closed before we finished writing (piped into `head`): 128 + SIGPIPE, as the shell

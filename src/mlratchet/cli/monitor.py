@@ -77,7 +77,8 @@ def monitor(
     as_json: bool,
     as_md: bool,
 ) -> int:
-    """Compare a batch of production data (CURRENT, Parquet or CSV) with the reference.
+    """Compare a batch of production data (CURRENT: Parquet, CSV, or a folder of Parquet
+    files such as the prediction log of `ratchet serve --log-dir`) with the reference.
 
     Reports drift per feature (KS, PSI, Wasserstein; chi-square, PSI, Jensen-Shannon) and for
     the dataset, contract violations, missing and non-finite values in every input and in the

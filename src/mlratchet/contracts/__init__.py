@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlratchet.contracts.checks import Failure, ValidationReport, Validator
+from mlratchet.contracts.checks import EXAMPLES, Failure, ValidationReport, Validator
 from mlratchet.contracts.infer import infer
 from mlratchet.contracts.reading import DataError, TableFile, detect_format, open_csv, open_parquet
 from mlratchet.contracts.spec import (
@@ -93,8 +93,20 @@ def validate(
     return report
 
 
-def validate_table(table: Any, contract: Contract, *, name: str = "<table>") -> ValidationReport:
-    """Check an in-memory Arrow table (or pandas frame) against a contract."""
+def validate_table(
+    table: Any,
+    contract: Contract,
+    *,
+    name: str = "<table>",
+    examples: int | None = None,
+    unparsed: dict[str, Any] | None = None,
+) -> ValidationReport:
+    """Check an in-memory Arrow table (or pandas frame) against a contract.
+
+    ``examples``: failing rows listed per column and rule (default: the first few).
+    ``unparsed``: by column, the positions of values already reported as not of the column's
+    type (null in ``table``, and not counted as missing), as the CSV reader records them.
+    """
     import pyarrow as pa
 
     from mlratchet.contracts.reading import Chunk, _duplicates
@@ -106,7 +118,8 @@ def validate_table(table: Any, contract: Contract, *, name: str = "<table>") -> 
     for f in table.schema:
         types.setdefault(f.name, f.type)
     data = TableFile(Path(name), "parquet", names, types, table.num_rows, _duplicates(names))
-    validator = Validator(contract, data)
+    data.unparsed = dict(unparsed or {})
+    validator = Validator(contract, data, EXAMPLES if examples is None else examples)
     if validator.columns:
         validator.feed(Chunk(table.select(validator.columns), 0))
     else:

@@ -116,10 +116,11 @@ class _Tally:
     expected: Any
     count: int = 0
     examples: list[Example] = field(default_factory=list)
+    limit: int = EXAMPLES  # examples kept
 
     def add(self, positions: np.ndarray, column: Any, chunk: Chunk) -> None:
         self.count += len(positions)
-        room = EXAMPLES - len(self.examples)
+        room = self.limit - len(self.examples)
         if room <= 0 or len(positions) == 0:
             return
         for pos in positions[:room].tolist():
@@ -148,7 +149,10 @@ class _ColumnCheck:
     distinct value once); nothing converts values to Python objects except the examples.
     """
 
-    def __init__(self, name: str, rule: Column, unparsed: Any = None) -> None:
+    def __init__(
+        self, name: str, rule: Column, unparsed: Any = None, examples: int = EXAMPLES
+    ) -> None:
+        self.examples = examples
         self.name = name
         self.rule = rule
         self.unparsed = unparsed  # CSV positions already reported as type/utf8 failures
@@ -159,7 +163,7 @@ class _ColumnCheck:
         self.categories = frozenset(rule.categories) if rule.categories is not None else None
 
     def tally(self, rule: str, expected: Any) -> _Tally:
-        return self.tallies.setdefault(rule, _Tally(expected))
+        return self.tallies.setdefault(rule, _Tally(expected, limit=self.examples))
 
     def feed(self, column: Any, chunk: Chunk) -> None:
         import numpy as np
@@ -189,7 +193,8 @@ class _ColumnCheck:
                 self.tally("not_null", "no missing values").add(positions, column, chunk)
             self.missing += len(positions)
             if self.rule.max_null_rate is not None:
-                self.tallies.setdefault("_missing", _Tally(None)).add(positions, column, chunk)
+                missing = self.tallies.setdefault("_missing", _Tally(None, limit=self.examples))
+                missing.add(positions, column, chunk)
         if values is not None:
             self._numeric(values, column, chunk)
         elif self.rule.type == "string":
@@ -297,7 +302,7 @@ class _ColumnCheck:
         positions = np.flatnonzero(repeat)
         if not len(positions):
             return []
-        tally = _Tally(True)
+        tally = _Tally(True, limit=self.examples)
         tally.add(positions, values, Chunk(pa.table({}), 0))
         return [_failure(self.name, "unique", True, len(positions), tally.examples)]
 
@@ -336,9 +341,12 @@ def _issue_failure(issue: Issue) -> Failure:
 
 
 class Validator:
-    """Validate one data file against one contract, chunk by chunk."""
+    """Validate one data file against one contract, chunk by chunk.
 
-    def __init__(self, contract: Contract, data: TableFile) -> None:
+    ``examples``: failing rows kept per column and rule (a server's answer lists every one).
+    """
+
+    def __init__(self, contract: Contract, data: TableFile, examples: int = EXAMPLES) -> None:
         self.contract = contract
         self.data = data
         self.failures: list[Failure] = [_issue_failure(i) for i in data.issues]
@@ -363,7 +371,7 @@ class Validator:
                 found: list[Example] = [{"row": None, "value": str(arrow_type)}]
                 self.failures.append(_failure(name, "type", rule.type, data.rows or 0, found))
                 continue
-            self.checks[name] = _ColumnCheck(name, rule, data.unparsed.get(name))
+            self.checks[name] = _ColumnCheck(name, rule, data.unparsed.get(name), examples)
             self.rules += _count_rules(rule)
         self.rows = 0
 

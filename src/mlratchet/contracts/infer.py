@@ -23,7 +23,8 @@ MAX_CATEGORIES = 200
 CATEGORY_SHARE = 0.05
 
 
-def _contract_type(name: str, arrow_type: Any, source: str) -> ColumnType:
+def contract_type(name: str, arrow_type: Any, source: str) -> ColumnType:
+    """The contract type of an Arrow type (bad input for a type contracts do not cover)."""
     import pyarrow as pa
 
     if pa.types.is_dictionary(arrow_type):
@@ -124,6 +125,6 @@ def infer(path: Path | str, *, margin: float = 0.1) -> Contract:
     table = data.read()
     columns = {}
     for name in data.names:
-        kind = _contract_type(name, data.types[name], str(path))
+        kind = contract_type(name, data.types[name], str(path))
         columns[name] = infer_column(name, table.column(name), kind, margin)
     return Contract(contract=1, columns=columns, rows=Rows(min=1), extra_columns=False)

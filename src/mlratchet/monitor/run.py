@@ -231,11 +231,14 @@ class Input:
 
 def _open(path: Path, contract: Contract | None, label: str) -> Input:
     """A data file: Parquet by row groups, CSV block by block (read whole with a contract,
-    whose validator needs the whole file's structure issues)."""
+    whose validator needs the whole file's structure issues); a folder of Parquet files (a
+    prediction log of ``ratchet serve``) read whole, as one table."""
     from mlratchet.contracts import open_data
     from mlratchet.contracts.reading import detect_format
-    from mlratchet.tables import open_csv_stream
+    from mlratchet.tables import open_csv_stream, read_folder
 
+    if path.is_dir():
+        return _batch_input(read_folder(path), contract, label)
     if contract is None and detect_format(path) == "csv":
         return Input(label, csv=open_csv_stream(path))
     return Input(label, data=open_data(path, contract))

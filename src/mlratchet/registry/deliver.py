@@ -10,6 +10,9 @@ This is what ``dvc artifacts get . NAME --stage STAGE`` does, plus the checks it
 trusts the remote's bytes and knows nothing of the promotion's record). A stage whose tags the
 audit finds inconsistent (a moved or future-dated assignment) is refused before anything is read
 (exit 3): see :func:`mlratchet.registry.audit.check_stage`.
+
+:func:`verify` is all of that but the writing: the one home of "the model this reference names,
+proven", used by ``registry get`` and by ``ratchet serve`` (which also takes a git revision).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mlratchet.errors import BadInputError, IntegrityError
 from mlratchet.fsio import atomic_path, md5_file
 
 if TYPE_CHECKING:
+    from mlratchet.registry.card import ModelCard
     from mlratchet.registry.state import RegistryState
 
 
@@ -38,17 +42,6 @@ class Delivered:
     source: str  # "cache" (already local) or "remote" (fetched now)
     out: Path
     card_checked: bool  # a stage's promotion card recorded the same md5
-
-
-def _card_md5(state: RegistryState, artifact: str, stage: str) -> str | None:
-    """The model md5 the promotion to ``stage`` recorded in its tag's model card, if any."""
-    from mlratchet.registry.card import split_message
-
-    event = state.artifacts[artifact].stage_events.get(stage)
-    if event is None or not event.message:
-        return None
-    _headline, card = split_message(event.message)
-    return None if card is None else str(card.get("model_md5") or "") or None
 
 
 def _fetch(repo: Path, path: str, commit: str, remote: str | None, cached: Path) -> str | None:
@@ -67,10 +60,53 @@ def _fetch(repo: Path, path: str, commit: str, remote: str | None, cached: Path)
         return None if cached.is_file() else unreachable_remote(dvc_repo, remote)
 
 
-def get(
-    repo: Path | str, reference: str, out: Path | None = None, *, remote: str | None = None
-) -> Delivered:
-    """Fetch, verify and write the model ``reference`` (``NAME#STAGE`` or ``NAME@vX.Y.Z``)."""
+@dataclass(frozen=True)
+class Verified:
+    """A model's bytes, found in the DVC cache and re-hashed against the registry's record."""
+
+    artifact: str
+    version: str  # vX.Y.Z, or the commit for a revision that is no registered version
+    stage: str | None
+    commit: str
+    path: str  # the artifact's path in dvc.yaml at that commit
+    md5: str
+    source: str  # "cache" (already local) or "remote" (fetched now)
+    cached: Path  # the verified bytes, in the DVC cache
+    card_checked: bool  # a stage's promotion card recorded the same md5
+    card: ModelCard | None  # the promotion's model card, for a stage that has one
+
+
+def _card(state: RegistryState, artifact: str, stage: str) -> ModelCard | None:
+    """The model card the promotion to ``stage`` stored in its tag, if any."""
+    from mlratchet.registry.card import split_message
+
+    event = state.artifacts[artifact].stage_events.get(stage)
+    if event is None or not event.message:
+        return None
+    return split_message(event.message)[1]
+
+
+def _only_model(root: Path, commit: str) -> str:
+    """The one model artifact ``dvc.yaml`` declares at ``commit`` (bad input otherwise)."""
+    from mlratchet.registry.artifacts import declared_artifacts
+
+    models = sorted(n for n, a in declared_artifacts(root, commit).items() if a.type == "model")
+    if len(models) != 1:
+        raise BadInputError(
+            f"dvc.yaml at {commit[:12]} declares {len(models)} model artifacts "
+            f"({', '.join(models) or 'none'}); name one as NAME#STAGE or NAME@vX.Y.Z"
+        )
+    return models[0]
+
+
+def verify(
+    repo: Path | str, reference: str, *, remote: str | None = None, revisions: bool = False
+) -> Verified:
+    """Find and re-hash the model ``reference`` names (``NAME#STAGE`` or ``NAME@vX.Y.Z``).
+
+    ``revisions``: also accept a git revision (the one model artifact ``dvc.yaml`` declares
+    there, checked against that commit's ``dvc.lock``). Nothing is written.
+    """
     from mlratchet.dvclock import cache_path
     from mlratchet.metrics.source import find_root
     from mlratchet.registry.artifacts import artifact_entry, declared_artifact
@@ -78,24 +114,40 @@ def get(
 
     root = find_root(repo).path  # the DVC root, which may be below the git top
     shortcut = parse_shortcut(reference)
-    if shortcut is None:
+    card: ModelCard | None = None
+    stage: str | None = None
+    if shortcut is not None:
+        state = load_state(root, messages=True)
+        version = find_shortcut(state, shortcut)
+        name, label, commit = shortcut.artifact, version.version, version.commit
+        stage = shortcut.stage
+        card = _card(state, name, stage) if stage else None
+    elif revisions:
+        from mlratchet.gitio import rev_parse
+
+        commit = rev_parse(root, reference)
+        name = _only_model(root, commit)
+        label = commit
+        registered = load_state(root).artifact(name)
+        found = registered.at_commit(commit) if registered else None
+        if found is not None:
+            label = found.version
+    else:
         raise BadInputError(f"{reference!r} is not a registry reference (NAME#STAGE, NAME@vX.Y.Z)")
-    state = load_state(root, messages=True)
-    version = find_shortcut(state, shortcut)
-    declared = declared_artifact(root, shortcut.artifact, version.commit)
-    entry = artifact_entry(root, declared, version.commit)
+    declared = declared_artifact(root, name, commit)
+    entry = artifact_entry(root, declared, commit)
     if entry.is_dir or entry.md5 is None:
         raise BadInputError(f"{reference}: {declared.path} is a directory; use dvc artifacts get")
-    recorded = _card_md5(state, shortcut.artifact, shortcut.stage) if shortcut.stage else None
+    recorded = str(card.get("model_md5") or "") or None if card is not None else None
     if recorded is not None and recorded != entry.md5:
         raise IntegrityError(
             f"{reference}: the promotion's model card records md5 {recorded} but dvc.lock at "
-            f"{version.commit[:12]} records {entry.md5}; the registry is inconsistent"
+            f"{commit[:12]} records {entry.md5}; the registry is inconsistent"
         )
     cached = cache_path(root, entry)
     source = "cache"
     if not cached.is_file():
-        problem = _fetch(root, declared.path, version.commit, remote, cached)
+        problem = _fetch(root, declared.path, commit, remote, cached)
         source = "remote"
         if not cached.is_file() and problem is not None:
             raise BadInputError(
@@ -111,18 +163,37 @@ def get(
     if actual != entry.md5:
         raise IntegrityError(
             f"{reference}: {declared.path} from the DVC {source} hashes to {actual}, but the "
-            f"registry's record (dvc.lock at {version.commit[:12]}) is {entry.md5}; not written"
+            f"registry's record (dvc.lock at {commit[:12]}) is {entry.md5}; refused"
         )
-    target = out if out is not None else Path(Path(declared.path).name)
-    with atomic_path(target) as tmp:
-        shutil.copyfile(cached, tmp)
-    return Delivered(
-        artifact=shortcut.artifact,
-        version=version.version,
-        stage=shortcut.stage,
-        commit=version.commit,
+    return Verified(
+        artifact=name,
+        version=label,
+        stage=stage,
+        commit=commit,
+        path=declared.path,
         md5=entry.md5,
         source=source,
-        out=target,
+        cached=cached,
         card_checked=recorded is not None,
+        card=card,
+    )
+
+
+def get(
+    repo: Path | str, reference: str, out: Path | None = None, *, remote: str | None = None
+) -> Delivered:
+    """Fetch, verify and write the model ``reference`` (``NAME#STAGE`` or ``NAME@vX.Y.Z``)."""
+    found = verify(repo, reference, remote=remote)
+    target = out if out is not None else Path(Path(found.path).name)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(found.cached, tmp)
+    return Delivered(
+        artifact=found.artifact,
+        version=found.version,
+        stage=found.stage,
+        commit=found.commit,
+        md5=found.md5,
+        source=found.source,
+        out=target,
+        card_checked=found.card_checked,
     )

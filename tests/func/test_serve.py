@@ -1,0 +1,471 @@
+"""``ratchet serve``: real server processes on 127.0.0.1, a real HTTP client, bounded in time.
+
+Two projects of tests/second_project.py, each reproduced, registered and promoted to staging:
+wine (a multiclass gradient-boosting classifier) and diabetes (a gradient-boosting regressor).
+One server per project is shared by the tests that only ask it questions; tests that stop a
+server start their own.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import second_project as sp
+from helpers import commit_all, dvc
+from second_project import Project, ratchet
+
+#: A server that is not ready within this many seconds fails its test.
+START_SECONDS = 60
+#: The limit the shared servers put on a body (the tests' own bodies are far below it).
+MAX_BODY = 200_000
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (loopback)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``ratchet serve`` process and a client for it."""
+
+    process: subprocess.Popen[str]
+    url: str
+    log_dir: Path | None
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``sig`` and wait for the exit; the exit code and stderr."""
+        self.process.send_signal(sig)
+        try:
+            _, err = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+        return self.process.returncode, err
+
+
+def start(root: Path, *args: str, log_dir: Path | None = None) -> Server:
+    """Start ``ratchet serve ARGS`` in ``root`` and wait until ``/ready`` answers 200."""
+    port = free_port()
+    extra = ["--log-dir", str(log_dir)] if log_dir is not None else []
+    cmd = [sys.executable, "-m", "mlratchet", "serve", *args, "--port", str(port), *extra]
+    process = subprocess.Popen(
+        cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    server = Server(process, f"http://127.0.0.1:{port}", log_dir)
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"ratchet serve exited {process.returncode}\n{out}\n{err}")
+        try:
+            if httpx.get(f"{server.url}/ready", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"ratchet serve was not ready in {START_SECONDS}s")
+
+
+def promoted(dest: Path, flavour: sp.Flavour) -> Project:
+    """A project reproduced, registered as v0.0.1 and promoted to staging."""
+    project = sp.build(dest, flavour)
+    sp.reproduce(project)
+    ratchet(project.dvc_root, "register", flavour.artifact)
+    ratchet(project.dvc_root, "promote", flavour.artifact, "--to", "staging")
+    return project
+
+
+@pytest.fixture(scope="session")
+def wine(tmp_path_factory: pytest.TempPathFactory, hermetic_env: None) -> Project:
+    """The classifier project, promoted (built once per session)."""
+    return promoted(tmp_path_factory.mktemp("serve-wine") / "repo", sp.CLASSIFIER)
+
+
+@pytest.fixture(scope="session")
+def diabetes(tmp_path_factory: pytest.TempPathFactory, hermetic_env: None) -> Project:
+    """The regressor project, promoted (built once per session)."""
+    return promoted(tmp_path_factory.mktemp("serve-diabetes") / "repo", sp.REGRESSOR)
+
+
+@pytest.fixture(scope="session")
+def wine_server(wine: Project) -> Iterator[Server]:
+    """The wine model served from its staging stage, shared by the question-only tests."""
+    server = start(wine.dvc_root, "wine-model#staging", "--max-body-bytes", str(MAX_BODY))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def diabetes_server(diabetes: Project) -> Iterator[Server]:
+    """The diabetes model served by its registered version."""
+    server = start(diabetes.dvc_root, "diabetes-model@v0.0.1")
+    yield server
+    server.stop()
+
+
+def rows(project: Project, n: int | None = None) -> Any:
+    """The project's test rows, without the target (a pandas frame)."""
+    from mlratchet import read_table
+
+    frame = read_table(project.dvc_root / "data/test.parquet").drop(columns="target")
+    return frame if n is None else frame.head(n)
+
+
+def offline(project: Project, frame: Any) -> list[float]:
+    """The scores of the model file, loaded and seen as the monitor and evaluation see it."""
+    from mlratchet import load_model
+    from mlratchet.adapter import view
+    from mlratchet.policy import load_policy
+
+    trusted = load_policy(project.dvc_root / "ratchet.yaml").models.trusted_types
+    seen = view(load_model(project.dvc_root / "models/model.skops", trusted=trusted))
+    scores, _ = seen.score(seen.features(frame[list(seen.inputs)]))
+    return [float(s) for s in scores]
+
+
+def split(frame: Any) -> dict[str, Any]:
+    """MLflow's ``dataframe_split`` body for a frame."""
+    return {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist()}}
+
+
+@pytest.mark.parametrize("which", ["wine", "diabetes"])
+def test_predictions_equal_the_offline_model(which: str, request: pytest.FixtureRequest) -> None:
+    """A classifier's and a regressor's served scores equal the offline ones, bit for bit."""
+    project: Project = request.getfixturevalue(which)
+    server: Server = request.getfixturevalue(f"{which}_server")
+    frame = rows(project)
+    with server.client() as client:
+        answer = client.post("/invocations", json=split(frame))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == offline(project, frame)
+
+
+def test_every_mlflow_format_and_kserve_give_the_same_answer(
+    wine: Project, wine_server: Server
+) -> None:
+    """dataframe_split, dataframe_records, instances, inputs, CSV and KServe v1 agree."""
+    frame = rows(wine, 7)
+    expected = offline(wine, frame)
+    records = frame.to_dict(orient="records")
+    bodies = [
+        split(frame),
+        {"dataframe_records": records},
+        {"instances": records},
+        {"inputs": {c: frame[c].tolist() for c in frame.columns}},
+        {"inputs": frame.values.tolist(), "params": {}},
+    ]
+    with wine_server.client() as client:
+        for body in bodies:
+            answer = client.post("/invocations", json=body)
+            assert answer.status_code == 200, (body, answer.text)
+            assert answer.json() == {"predictions": expected}
+        answer = client.post(
+            "/invocations",
+            content=frame.to_csv(index=False),
+            headers={"content-type": "text/csv"},
+        )
+        assert answer.json() == {"predictions": expected}
+        answer = client.post("/v1/models/wine-model:predict", json={"instances": records})
+        assert answer.json() == {"predictions": expected}
+        assert client.get("/v1/models/wine-model").json() == {"name": "wine-model", "ready": True}
+        assert client.post("/v1/models/other:predict", json={"instances": []}).status_code == 404
+
+
+def test_bad_input_is_one_structured_4xx(wine: Project, wine_server: Server) -> None:
+    """Bad JSON 400; missing column, wrong types in several rows, all in one 422; big 413."""
+    frame = rows(wine, 4)
+    records = frame.to_dict(orient="records")
+    column = frame.columns[0]
+    with wine_server.client() as client:
+        answer = client.post(
+            "/invocations", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error_code"] == "BAD_REQUEST"
+        assert client.post("/invocations", json={"rows": records}).status_code == 400
+        answer = client.post(
+            "/invocations", content=b"x", headers={"content-type": "application/xml"}
+        )
+        assert answer.status_code == 415
+
+        broken = [dict(r) for r in records]
+        for r in broken:
+            del r[frame.columns[1]]
+        broken[0][column] = "high"
+        broken[2][column] = [1, 2]
+        broken[3][frame.columns[2]] = float("inf")
+        answer = client.post(
+            "/invocations",
+            content=json.dumps({"dataframe_records": broken}),
+            headers={"content-type": "application/json"},
+        )
+        assert answer.status_code == 422, answer.text
+        failures = {(f["column"], f["rule"]): f for f in answer.json()["failures"]}
+        assert failures[(frame.columns[1], "missing_column")]["count"] == 4
+        wrong = failures[(column, "type")]
+        assert [e["row"] for e in wrong["examples"]] == [0, 2]
+        assert wrong["count"] == 2
+        assert [e["row"] for e in failures[(frame.columns[2], "finite")]["examples"]] == [3]
+
+        big = {"dataframe_records": records * 2000}
+        answer = client.post("/invocations", json=big)
+        assert answer.status_code == 413
+        assert answer.json()["error_code"] == "REQUEST_TOO_LARGE"
+
+
+def test_concurrent_requests(wine: Project, wine_server: Server) -> None:
+    """200 requests at concurrency 16: every one answered 200 with the offline scores."""
+    frame = rows(wine)
+    singles = [frame.iloc[[i % len(frame)]] for i in range(200)]
+    expected = offline(wine, frame)
+
+    def ask(index: int) -> tuple[int, list[float]]:
+        with wine_server.client() as client:
+            answer = client.post("/invocations", json=split(singles[index]))
+            return answer.status_code, answer.json().get("predictions")
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(ask, range(200)))
+    assert all(code == 200 for code, _ in answers)
+    assert [p[0] for _, p in answers] == [expected[i % len(frame)] for i in range(200)]
+
+
+def test_health_ready_version_metrics(wine: Project, wine_server: Server) -> None:
+    """The service says it is alive and ready, which version it serves, and what it counted."""
+    from mlratchet.fsio import md5_file
+
+    with wine_server.client() as client:
+        assert client.get("/health").json() == {"status": "alive"}
+        assert client.get("/ready").status_code == 200
+        version = client.get("/version").json()
+        client.post("/invocations", json=split(rows(wine, 3)))
+        client.post("/invocations", content=b"[", headers={"content-type": "application/json"})
+        metrics = client.get("/metrics")
+    assert version["name"] == "wine-model"
+    assert version["version"] == "v0.0.1"
+    assert version["stage"] == "staging"
+    assert version["model_md5"] == md5_file(wine.dvc_root / "models/model.skops")
+    assert version["card"]["model_md5"] == version["model_md5"]
+    assert version["contract"].startswith("data/train.parquet")
+    text = metrics.text
+    assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert 'ratchet_model_info{name="wine-model",version="v0.0.1",stage="staging"' in text
+    assert 'ratchet_requests_total{endpoint="/invocations",code="200"}' in text
+    assert 'ratchet_request_errors_total{endpoint="/invocations",code="400"}' in text
+    assert 'ratchet_request_duration_seconds_bucket{endpoint="/invocations",le="+Inf"}' in text
+    assert "ratchet_rows_predicted_total " in text
+
+
+def test_log_survives_kill_9_and_feeds_the_monitor(wine: Project, tmp_path: Path) -> None:
+    """Flushed log files stay readable after kill -9; ratchet monitor reads the folder."""
+    from mlratchet.tables import read_folder
+
+    log_dir = tmp_path / "log"
+    server = start(
+        wine.dvc_root,
+        "wine-model#staging",
+        "--flush-rows",
+        "10",
+        "--flush-seconds",
+        "0.2",
+        "--rotate-mb",
+        "0.004",
+        log_dir=log_dir,
+    )
+    frame = rows(wine)
+    with server.client() as client:
+        for start_row in range(0, len(frame), 9):
+            chunk = frame.iloc[start_row : start_row + 9]
+            assert client.post("/invocations", json=split(chunk)).status_code == 200
+    deadline = time.monotonic() + 10  # the timer (0.2 s) flushes the last batch
+    while time.monotonic() < deadline and read_folder(log_dir).num_rows < len(frame):
+        time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    logged = read_folder(log_dir)
+    assert len(list(log_dir.glob("*.parquet"))) > 1  # rotated
+    assert logged.num_rows == len(frame)
+    assert logged.column("prediction").to_pylist() == offline(wine, frame)
+    assert set(logged.column("model_version").to_pylist()) == {"v0.0.1"}
+
+    out = ratchet(wine.dvc_root, "monitor", str(log_dir), "--json", expect=None)
+    assert out.returncode in (0, 1), out.stderr
+    report = json.loads(out.stdout)
+    assert report["current"]["rows"] == len(frame)
+
+
+def test_sigterm_drains_and_flushes(wine: Project, tmp_path: Path) -> None:
+    """SIGTERM: the server exits 0 and the rows not yet flushed are in the log."""
+    from mlratchet.tables import read_folder
+
+    log_dir = tmp_path / "log"
+    server = start(wine.dvc_root, "wine-model#staging", "--flush-seconds", "600", log_dir=log_dir)
+    frame = rows(wine, 5)
+    with server.client() as client:
+        assert client.post("/invocations", json=split(frame)).status_code == 200
+    assert not list(log_dir.glob("*.parquet"))  # nothing flushed yet
+    code, err = server.stop(signal.SIGTERM)
+    assert code == 0, err
+    assert read_folder(log_dir).num_rows == 5
+
+
+def test_refuses_bytes_that_do_not_match_the_record(wine: Project, tmp_path: Path) -> None:
+    """A cached model whose bytes differ from dvc.lock's md5: exit 3, nothing served."""
+    from mlratchet.dvclock import cache_path, load_lock, outputs
+
+    project = sp.copy(wine, tmp_path)
+    entry = outputs(load_lock(project.dvc_root))["models/model.skops"]
+    cached = cache_path(project.dvc_root, entry)
+    cached.chmod(0o644)
+    cached.write_bytes(cached.read_bytes() + b"tampered")
+    out = ratchet(project.dvc_root, "serve", "wine-model#staging", "--check", expect=3)
+    assert "hashes to" in out.stderr
+
+
+def test_refuses_an_untrusted_type(wine: Project, tmp_path: Path) -> None:
+    """A committed model that names a type off the allow-list: exit 5, nothing served."""
+    import operator
+
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mlratchet import save_model
+
+    project = sp.copy(wine, tmp_path)
+    frame = rows(project)
+    model = make_pipeline(FunctionTransformer(operator.neg), LinearRegression())
+    save_model(model.fit(frame, range(len(frame))), project.dvc_root / "models/model.skops")
+    dvc(project.dvc_root, "commit", "-f", "-q", "train")
+    commit_all(project.git_root, "a model that names operator.neg")
+    out = ratchet(project.dvc_root, "serve", "HEAD", "--check", expect=5)
+    assert "untrusted types: _operator.neg" in out.stderr
+
+
+def test_check_json_and_manifest(wine: Project) -> None:
+    """--check --json prints the version that would be served; --manifest a Deployment."""
+    out = ratchet(wine.dvc_root, "serve", "--check", expect=2)  # default: the last stage
+    assert "wine-model#prod: no version of wine-model is in stage 'prod'" in out.stderr
+    info = json.loads(
+        ratchet(wine.dvc_root, "serve", "wine-model#staging", "--check", "--json").stdout
+    )
+    assert info["version"] == "v0.0.1"
+    assert info["stage"] == "staging"
+    assert info["kind"] == "classifier"
+    manifest = ratchet(wine.dvc_root, "serve", "wine-model#staging", "--manifest").stdout
+    assert "kind: Deployment" in manifest and "kind: Service" in manifest
+    assert "path: /ready" in manifest and "path: /health" in manifest
+
+
+def test_adaptive_batching_gathers_concurrent_rows(wine: Project) -> None:
+    """Concurrent single-row requests share model calls and get their own offline scores."""
+    server = start(wine.dvc_root, "wine-model#staging", "--batch-wait-ms", "20")
+    frame = rows(wine)
+    expected = offline(wine, frame)
+    n = 64
+
+    def ask(index: int) -> tuple[int, list[float]]:
+        with server.client() as client:
+            answer = client.post("/invocations", json=split(frame.iloc[[index % len(frame)]]))
+            return answer.status_code, answer.json().get("predictions")
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(ask, range(n)))
+        with server.client() as client:
+            text = client.get("/metrics").text
+    finally:
+        code, err = server.stop()
+    assert code == 0, err
+    assert all(status == 200 for status, _ in answers)
+    assert [p for _, p in answers] == [[expected[i % len(frame)]] for i in range(n)]
+    (calls,) = [line for line in text.splitlines() if line.startswith("ratchet_model_calls_total")]
+    assert int(calls.split()[-1]) < n
+
+
+@pytest.mark.slow  # three processes each verify and load the model: the slowest start
+def test_several_workers(wine: Project) -> None:
+    """--workers 2: each process verifies and serves; SIGTERM stops them all."""
+    server = start(wine.dvc_root, "wine-model#staging", "--workers", "2")
+    frame = rows(wine, 3)
+    try:
+        with server.client() as client:
+            for _ in range(10):
+                answer = client.post("/invocations", json=split(frame))
+                assert answer.json() == {"predictions": offline(wine, frame)}
+    finally:
+        code, err = server.stop()
+    assert code == 0, err
+
+
+def test_policy_names_the_serving_contract(wine: Project, tmp_path: Path) -> None:
+    """registry.NAME.serving_contract, read at the served commit, adds its rules."""
+    from mlratchet.serve.inputs import check
+    from mlratchet.serve.loading import load
+    from mlratchet.serve.payload import columns_of
+
+    project = sp.copy(wine, tmp_path)
+    policy = project.dvc_root / "ratchet.yaml"
+    text = policy.read_text(encoding="utf-8").replace(
+        "    contract: eval/validation.json\n",
+        "    contract: eval/validation.json\n    serving_contract: contracts/table.yaml\n",
+    )
+    policy.write_text(text, encoding="utf-8")
+    commit = commit_all(project.git_root, "a serving contract")
+    info = json.loads(ratchet(project.dvc_root, "serve", "HEAD", "--check", "--json").stdout)
+    assert info["contract"] == f"contracts/table.yaml at {commit[:7]}"
+
+    loaded = load(project.dvc_root, "HEAD")
+    records = rows(project, 2).to_dict(orient="records")
+    column = loaded.inputs[0]
+    records[1][column] = 1e9  # far beyond the contract's range
+    body = json.dumps({"dataframe_records": records}).encode()
+    checked = check(
+        columns_of(body, "application/json", loaded.inputs), loaded.inputs, loaded.contract
+    )
+    assert [(f["column"], f["rule"], f["examples"][0]["row"]) for f in checked.failures] == [
+        (column, "max", 1)
+    ]
+
+
+def test_refuses_an_inconsistent_stage(wine: Project, tmp_path: Path) -> None:
+    """A future-dated assignment of the stage (by hand): exit 3, as registry get refuses it."""
+    import os
+
+    from helpers import run
+
+    project = sp.copy(wine, tmp_path)
+    env = {**os.environ, "GIT_COMMITTER_DATE": "2099-01-01T00:00:00+0000"}
+    tag = ["git", "tag", "-a", "wine-model#staging#2", "HEAD", "-m", "Assigning stage staging"]
+    run(tag, project.git_root, env=env)
+    out = ratchet(project.dvc_root, "serve", "wine-model#staging", "--check", expect=3)
+    assert "ratchet registry audit" in out.stderr
+
+
+def test_a_busy_port_is_exit_4(wine: Project) -> None:
+    """A port another process listens on: exit 4 (busy), one line saying so."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = str(other.getsockname()[1])
+        out = ratchet(wine.dvc_root, "serve", "wine-model#staging", "--port", port, expect=4)
+    assert f"127.0.0.1:{port} is in use" in out.stderr
