@@ -125,11 +125,17 @@ class StageGates:
 class ArtifactPolicy:
     """The ordered stages of one artifact.
 
-    ``evaluation_data``: the ``dvc.lock`` outputs that hold the rows the metrics are measured
-    on. Two versions' metrics are compared (the ``compare`` gates) only when these outputs are
-    identical at both commits; otherwise the comparison would judge numbers measured on other
-    data (continuous training moves the validation months), and the gate says so and skips.
-    Empty: always compare.
+    ``evaluation_data``: the files that hold the rows the metrics are measured on (``dvc.lock``
+    outputs, or git-tracked files such as the params the evaluation reads), at the candidate's
+    commit. With ``evaluate`` (champion/challenger), the version in the stage is fetched and
+    both models are scored by that function on these files, so the ``compare`` gates judge two
+    scores of the same rows. Without it, recorded metrics are compared only when these outputs
+    are identical at both commits. Empty: always compare recorded metrics.
+
+    ``on_incomparable``: what a ``compare`` gate does when it cannot compare like with like (the
+    holder's model cannot be fetched, loaded or scored; or, without ``evaluate``, the versions
+    were measured on other data): ``fail`` (the default: a check that cannot judge says no) or
+    ``pass`` (the row is skipped, saying so, and the other gates decide).
     """
 
     stages: tuple[StageGates, ...]
@@ -137,10 +143,19 @@ class ArtifactPolicy:
     #: The data-contract record (JSON with ``"valid": true|false``, e.g. what ``ratchet
     #: validate --out`` writes) the contract gate reads at the commit; None: no contract gate.
     contract: str | None = None
+    #: ``module:function(model, files) -> {metric: value}``: the project's own evaluation, given
+    #: a loaded model and ``{path: local file}`` for each ``evaluation_data`` path; the keys are
+    #: the flat metric keys the ``compare`` gates name. None: compare recorded metrics.
+    evaluate: str | None = None
+    on_incomparable: Literal["fail", "pass"] = "fail"
 
     def __post_init__(self) -> None:
         from mlratchet.registry.tags import NAME_RE
 
+        if self.evaluate is not None and not _ADAPTER.match(self.evaluate):
+            raise FieldError("evaluate", f"must be 'module:function', got {self.evaluate!r}")
+        if self.evaluate is not None and not self.evaluation_data:
+            raise FieldError("evaluation_data", "list the files the evaluate function reads")
         names = [stage.name for stage in self.stages]
         if not names:
             raise FieldError("stages", "list at least one stage")
