@@ -218,6 +218,95 @@ class CategoricalDriftRule:
             raise FieldError("threshold", f"must be > 0, got {self.threshold}")
 
 
+#: The metrics realized performance computes (mlratchet.monitor.realized), by model kind.
+REALIZED_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "log_loss",
+    "brier",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "f1_macro",
+    "rmse",
+    "mae",
+    "r2",
+)
+
+
+@dataclass(frozen=True)
+class RealizedMetric:
+    """A metric on labelled production rows against the value recorded at validation.
+
+    ``validation``: the flat metric key recorded at the model's commit (``model.val.roc_auc``);
+    ``tolerance``: how much worse than that (in the metric's direction) it may be before alerting.
+    """
+
+    validation: str
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0:
+            raise FieldError("tolerance", f"must be >= 0, got {self.tolerance}")
+
+
+@dataclass(frozen=True)
+class CostMatrix:
+    """A business cost of a binary classifier's decisions at the threshold: each outcome's cost.
+
+    ``validation``: the flat key under which the model's commit records its confusion counts at
+    validation (``model.val.confusion``: ``.tp``, ``.fp``, ``.fn``, ``.tn``), to compare the cost
+    per row; None: the cost is reported, not judged. ``tolerance``: how much the cost per row may
+    exceed the validation's before alerting.
+    """
+
+    tp: float = 0.0
+    fp: float = 0.0
+    fn: float = 0.0
+    tn: float = 0.0
+    validation: str | None = None
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0:
+            raise FieldError("tolerance", f"must be >= 0, got {self.tolerance}")
+
+
+@dataclass(frozen=True)
+class RealizedPolicy:
+    """``monitor.realized``: how the production model scored on rows whose labels are known.
+
+    ``label``: the label column (in the batch, or in a separate labels file); ``key``: the
+    columns joining labels that arrive later to the batch (or to served prediction logs), one
+    row per key on each side; ``score``: a
+    batch column already holding the model's score (prediction logs), None: the model scores
+    the rows; ``threshold``: where a binary classifier's score flags the positive class.
+    ``business``: ``module:function(y_true, scores, predictions) -> {name: value}``, reported.
+    """
+
+    label: str
+    key: tuple[str, ...] = ()
+    score: str | None = None
+    threshold: float = 0.5
+    metrics: dict[str, RealizedMetric] = field(default_factory=dict)
+    cost: CostMatrix | None = None
+    business: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in self.metrics:
+            if name not in REALIZED_METRICS:
+                raise FieldError(
+                    f"metrics.{name}", f"unknown metric (known: {', '.join(REALIZED_METRICS)})"
+                )
+        if not 0 < self.threshold < 1:
+            raise FieldError("threshold", f"must be in (0, 1), got {self.threshold}")
+        if self.business is not None and not _ADAPTER.match(self.business):
+            raise FieldError("business", f"must be 'module:function', got {self.business!r}")
+        if not (self.metrics or self.cost or self.business):
+            raise FieldError("metrics", "declare at least one metric, a cost or a business hook")
+
+
 @dataclass(frozen=True)
 class MonitorPolicy:
     """``ratchet.monitor``: what counts as drift, and where the model's training data is."""
@@ -242,6 +331,8 @@ class MonitorPolicy:
     bins: int = 10
     #: A feature drifts when its share of missing or non-finite values moves by more than this.
     nonfinite_tolerance: float = 0.01
+    #: Realized performance on labelled rows (docs/monitoring.md); None: inputs only.
+    realized: RealizedPolicy | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
