@@ -448,10 +448,14 @@ def realized(
     return report
 
 
-def _table(path: Path) -> pd.DataFrame:
+def _table(source: Path | pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     from mlratchet.contracts import open_data
 
-    return open_data(path).read().to_pandas()
+    if isinstance(source, pd.DataFrame):
+        return source
+    return open_data(source).read().to_pandas()
 
 
 def _validation(repo: Path, context: ModelContext) -> Mapping[str, Any] | None:
@@ -480,14 +484,18 @@ def applies(rule: RealizedPolicy | None, labels: Path | None, labelled: bool) ->
 
 def add_realized(
     result: MonitorResult,
-    current: Path,
-    labels: Path | None,
+    current: Path | pd.DataFrame,
+    labels: Path | pd.DataFrame | None,
     *,
     rule: RealizedPolicy,
     context: ModelContext | None,
     repo: Path,
 ) -> MonitorResult:
-    """The monitor's result with ``realized`` added; its alerts join the report's."""
+    """The monitor's result with ``realized`` added; its alerts join the report's.
+
+    ``current`` and ``labels`` are files (Parquet or CSV) or frames already read (served
+    prediction logs, read by their own reader, come in as a frame).
+    """
     from dataclasses import replace
 
     if context is None:
