@@ -206,3 +206,19 @@ def test_a_holder_that_cannot_be_fetched_fails_closed_unless_the_policy_lets_it(
     assert row["result"] == "skip"
     assert "on_incomparable: pass" in row["actual"]
     assert result["card"]["comparison"]["champion"]["scores"] is None
+
+
+def test_a_holder_the_evaluation_cannot_score_is_not_comparable(wine: Project) -> None:
+    """The project's evaluation failing on the holder's model (an old model the new code cannot
+    read) is "not comparable", with the reason, and fails closed."""
+    failing = WINE_EVAL.replace(
+        "    frame = read_table",
+        '    if model.max_iter == 30:\n        raise ValueError("an old model")\n'
+        "    frame = read_table",
+    )
+    gen(wine.dvc_root, {"wine_eval.py": failing})
+    candidate(wine, 60)
+    out = ratchet(wine.dvc_root, "promote", NAME, "--to", "staging", "--json", expect=1)
+    row = staging_rows(out.stdout)["vs staging"]
+    assert row["result"] == "fail"
+    assert row["actual"] == "not comparable: v0.0.1: wine_eval:evaluate failed on it: an old model"
