@@ -45,7 +45,7 @@ from mlratchet.policy import Policy, policy_at
 from mlratchet.registry import card as cards
 from mlratchet.registry.artifacts import artifact_entry, declared_artifact
 from mlratchet.registry.audit import audit_tags, findings_for
-from mlratchet.registry.champion import Comparison
+from mlratchet.registry.champion import Comparison, ComparisonJSON
 from mlratchet.registry.gates import (
     Evidence,
     GateJSON,
@@ -496,6 +496,8 @@ class Promotion:
     reason: str | None
     pushed: bool
     card: cards.ModelCard | None
+    #: Champion and challenger on the same rows, promoted or refused (None: not scored).
+    comparison: ComparisonJSON | None = None
 
     @property
     def passed(self) -> bool:
@@ -503,7 +505,8 @@ class Promotion:
         return not any(g.failed for g in self.gates)
 
     def to_json(self) -> dict[str, Any]:
-        """What ``ratchet promote --json`` prints: the outcome, the gates, the tags, the card."""
+        """What ``ratchet promote --json`` prints: the outcome, the gates, the tags, the card,
+        and the champion/challenger comparison (also when refused, when there is no card)."""
         return {
             "artifact": self.artifact,
             "stage": self.stage,
@@ -519,6 +522,7 @@ class Promotion:
             "reason": self.reason,
             "pushed": self.pushed,
             "card": self.card,
+            "comparison": self.comparison,
         }
 
 
@@ -793,6 +797,9 @@ def promote(
             reason=reason,
             pushed=bool(kw.get("pushed")),
             card=kw.get("card"),
+            comparison=(
+                judged.comparison.to_json() if judged is not None and judged.comparison else None
+            ),
         )
 
     if incumbent is not None and candidate.state is incumbent:

@@ -168,6 +168,12 @@ def test_a_worse_challenger_is_refused_though_its_own_numbers_look_better(
     out = ratchet(wine.dvc_root, "promote", NAME, "--to", "staging", "--json", expect=1)
     result = json.loads(out.stdout)
     assert result["outcome"] == "refused"
+    assert result["card"] is None  # refused: no tag, no card; the comparison is still given
+    scores = result["comparison"]
+    assert (
+        scores["champion"]["scores"]["test.log_loss"]
+        < scores["challenger"]["scores"]["test.log_loss"]
+    )
     row = staging_rows(out.stdout)["test.log_loss vs staging"]
     assert row["result"] == "fail"
     assert "same rows" in row["actual"]
