@@ -31,20 +31,27 @@ if TYPE_CHECKING:
 Kind = Literal["classifier", "regressor"]
 
 
-def _load_adapter(spec: str) -> Any:
+def load_hook(spec: str, key: str) -> Any:
+    """The function ``module:function`` that ratchet.yaml's ``key`` names (bad input if none).
+
+    The one home of the project's hooks (the model adapter, the evaluation of
+    champion/challenger, the business metric of realized performance).
+    """
     import importlib
 
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise BadInputError(
-            f"ratchet.yaml: models.adapter {spec!r}: cannot import ({exc})"
-        ) from None
+        raise BadInputError(f"ratchet.yaml: {key} {spec!r}: cannot import ({exc})") from None
     function = getattr(module, attr, None)
     if not callable(function):
-        raise BadInputError(f"ratchet.yaml: models.adapter {spec!r}: {attr!r} is not a function")
+        raise BadInputError(f"ratchet.yaml: {key} {spec!r}: {attr!r} is not a function")
     return function
+
+
+def _load_adapter(spec: str) -> Any:
+    return load_hook(spec, "models.adapter")
 
 
 @dataclass(frozen=True)

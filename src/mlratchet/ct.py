@@ -11,7 +11,10 @@ own commands, called as a library:
 4. one commit of those paths (``ct: ...``), and the compute record stored on it;
 5. ``ratchet verify`` of the commit (its verdict in the git note): "not reproducible" if not;
 6. ``dvc push``, then ``git push`` of the commit and the notes to ``ct.remote``;
-7. ``ratchet promote`` of ``ct.artifact`` to ``ct.stage`` through its gates (``--push``).
+7. ``ratchet promote`` of ``ct.artifact`` to ``ct.stage`` through its gates (``--push``);
+   with ``registry.NAME.evaluate`` the holder of the stage and the new model are scored on the
+   same rows (champion/challenger), and the run's ``comparison`` carries both scores, promoted
+   or refused.
 
 State left behind. Before the commit, any failure (a refresh or a stage failing, a refresh that
 changed a tracked file ``ct.commit`` does not list) restores every tracked file of the work tree
@@ -27,10 +30,13 @@ import contextlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError, CheckFailedError, ConflictError
 from mlratchet.policy import POLICY_FILE, CtPolicy, Policy
+
+if TYPE_CHECKING:
+    from mlratchet.registry.champion import ComparisonJSON
 
 __all__ = ["CtJson", "CtRun", "Step", "run_ct"]
 
@@ -59,6 +65,7 @@ class CtJson(TypedDict):
     pushed: bool
     committed: list[str]
     steps: list[StepJson]
+    comparison: ComparisonJSON | None
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class CtRun:
     pushed: bool  # the commit and notes (and, on promotion, the tags) went to the remote
     committed: tuple[str, ...]  # the paths the commit changed (relative to the DVC root)
     steps: tuple[Step, ...]
+    #: The promotion's champion/challenger scores on the same rows (None: not scored).
+    comparison: ComparisonJSON | None = None
 
     @property
     def ok(self) -> bool:
@@ -99,6 +108,7 @@ class CtRun:
             pushed=self.pushed,
             committed=list(self.committed),
             steps=[StepJson(step=s.step, result=s.result, detail=s.detail) for s in self.steps],
+            comparison=self.comparison,
         )
 
 
@@ -399,6 +409,7 @@ def run_ct(
             pushed=bool(kw.get("pushed")),
             committed=tuple(kw.get("committed", ())),
             steps=tuple(steps),
+            comparison=kw.get("comparison"),
         )
 
     made = _retrain(git_root, dvc_root, ct, pull, steps)
@@ -420,8 +431,21 @@ def run_ct(
     if promotion.outcome == "refused":
         failed = [g.gate for g in promotion.gates if g.failed]
         steps.append(Step("promote", "refused", f"{stage}: gates failed: {', '.join(failed)}"))
-        return done("gates refused", commit=commit, committed=committed, pushed=push)
+        return done(
+            "gates refused",
+            commit=commit,
+            committed=committed,
+            pushed=push,
+            comparison=promotion.comparison,
+        )
     steps.append(
         Step("promote", "ok", f"{artifact} {promotion.version} -> {stage} ({promotion.tag})")
     )
-    return done("promoted", commit=commit, committed=committed, tag=promotion.tag, pushed=push)
+    return done(
+        "promoted",
+        commit=commit,
+        committed=committed,
+        tag=promotion.tag,
+        pushed=push,
+        comparison=promotion.comparison,
+    )

@@ -125,11 +125,17 @@ class StageGates:
 class ArtifactPolicy:
     """The ordered stages of one artifact.
 
-    ``evaluation_data``: the ``dvc.lock`` outputs that hold the rows the metrics are measured
-    on. Two versions' metrics are compared (the ``compare`` gates) only when these outputs are
-    identical at both commits; otherwise the comparison would judge numbers measured on other
-    data (continuous training moves the validation months), and the gate says so and skips.
-    Empty: always compare.
+    ``evaluation_data``: the files that hold the rows the metrics are measured on (``dvc.lock``
+    outputs, or git-tracked files such as the params the evaluation reads), at the candidate's
+    commit. With ``evaluate`` (champion/challenger), the version in the stage is fetched and
+    both models are scored by that function on these files, so the ``compare`` gates judge two
+    scores of the same rows. Without it, recorded metrics are compared only when these outputs
+    are identical at both commits. Empty: always compare recorded metrics.
+
+    ``on_incomparable``: what a ``compare`` gate does when it cannot compare like with like (the
+    holder's model cannot be fetched, loaded or scored; or, without ``evaluate``, the versions
+    were measured on other data): ``fail`` (the default: a check that cannot judge says no) or
+    ``pass`` (the row is skipped, saying so, and the other gates decide).
     """
 
     stages: tuple[StageGates, ...]
@@ -141,10 +147,19 @@ class ArtifactPolicy:
     #: requests against, read at the served commit, restricted to the model's input columns;
     #: None: the input columns, typed as in the training rows (docs/serving.md).
     serving_contract: str | None = None
+    #: ``module:function(model, files) -> {metric: value}``: the project's own evaluation, given
+    #: a loaded model and ``{path: local file}`` for each ``evaluation_data`` path; the keys are
+    #: the flat metric keys the ``compare`` gates name. None: compare recorded metrics.
+    evaluate: str | None = None
+    on_incomparable: Literal["fail", "pass"] = "fail"
 
     def __post_init__(self) -> None:
         from mlratchet.registry.tags import NAME_RE
 
+        if self.evaluate is not None and not _ADAPTER.match(self.evaluate):
+            raise FieldError("evaluate", f"must be 'module:function', got {self.evaluate!r}")
+        if self.evaluate is not None and not self.evaluation_data:
+            raise FieldError("evaluation_data", "list the files the evaluate function reads")
         names = [stage.name for stage in self.stages]
         if not names:
             raise FieldError("stages", "list at least one stage")
@@ -207,6 +222,95 @@ class CategoricalDriftRule:
             raise FieldError("threshold", f"must be > 0, got {self.threshold}")
 
 
+#: The metrics realized performance computes (mlratchet.monitor.realized), by model kind.
+REALIZED_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "log_loss",
+    "brier",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "f1_macro",
+    "rmse",
+    "mae",
+    "r2",
+)
+
+
+@dataclass(frozen=True)
+class RealizedMetric:
+    """A metric on labelled production rows against the value recorded at validation.
+
+    ``validation``: the flat metric key recorded at the model's commit (``model.val.roc_auc``);
+    ``tolerance``: how much worse than that (in the metric's direction) it may be before alerting.
+    """
+
+    validation: str
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0:
+            raise FieldError("tolerance", f"must be >= 0, got {self.tolerance}")
+
+
+@dataclass(frozen=True)
+class CostMatrix:
+    """A business cost of a binary classifier's decisions at the threshold: each outcome's cost.
+
+    ``validation``: the flat key under which the model's commit records its confusion counts at
+    validation (``model.val.confusion``: ``.tp``, ``.fp``, ``.fn``, ``.tn``), to compare the cost
+    per row; None: the cost is reported, not judged. ``tolerance``: how much the cost per row may
+    exceed the validation's before alerting.
+    """
+
+    tp: float = 0.0
+    fp: float = 0.0
+    fn: float = 0.0
+    tn: float = 0.0
+    validation: str | None = None
+    tolerance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0:
+            raise FieldError("tolerance", f"must be >= 0, got {self.tolerance}")
+
+
+@dataclass(frozen=True)
+class RealizedPolicy:
+    """``monitor.realized``: how the production model scored on rows whose labels are known.
+
+    ``label``: the label column (in the batch, or in a separate labels file); ``key``: the
+    columns joining labels that arrive later to the batch (or to served prediction logs), one
+    row per key on each side; ``score``: a
+    batch column already holding the model's score (prediction logs), None: the model scores
+    the rows; ``threshold``: where a binary classifier's score flags the positive class.
+    ``business``: ``module:function(y_true, scores, predictions) -> {name: value}``, reported.
+    """
+
+    label: str
+    key: tuple[str, ...] = ()
+    score: str | None = None
+    threshold: float = 0.5
+    metrics: dict[str, RealizedMetric] = field(default_factory=dict)
+    cost: CostMatrix | None = None
+    business: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in self.metrics:
+            if name not in REALIZED_METRICS:
+                raise FieldError(
+                    f"metrics.{name}", f"unknown metric (known: {', '.join(REALIZED_METRICS)})"
+                )
+        if not 0 < self.threshold < 1:
+            raise FieldError("threshold", f"must be in (0, 1), got {self.threshold}")
+        if self.business is not None and not _ADAPTER.match(self.business):
+            raise FieldError("business", f"must be 'module:function', got {self.business!r}")
+        if not (self.metrics or self.cost or self.business):
+            raise FieldError("metrics", "declare at least one metric, a cost or a business hook")
+
+
 @dataclass(frozen=True)
 class MonitorPolicy:
     """``ratchet.monitor``: what counts as drift, and where the model's training data is."""
@@ -231,6 +335,8 @@ class MonitorPolicy:
     bins: int = 10
     #: A feature drifts when its share of missing or non-finite values moves by more than this.
     nonfinite_tolerance: float = 0.01
+    #: Realized performance on labelled rows (docs/monitoring.md); None: inputs only.
+    realized: RealizedPolicy | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:

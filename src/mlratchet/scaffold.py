@@ -201,7 +201,8 @@ def policy_text(
                     "    #                  # --out) that gates promotion; none found",
                 ]
             out += [
-                "    # evaluation_data: [PATH, ...]   # compare only when these rows are the same",
+                "    # evaluation_data: [PATH, ...]   # the rows (and files) the metrics are measured on",
+                "    # evaluate: module:function      # score the holder and the candidate on them",
                 "    stages:",
                 "      - name: staging",
                 "        verified: false   # `ratchet verify` is required for production only",

@@ -64,6 +64,18 @@ def test_bad_policy_is_named(section: dict, message: str) -> None:
         ({"models": {"trusted_types": ["eval"]}}, "models.trusted_types[0]: must be a dotted"),
         ({"models": {"adapter": "no_colon"}}, "models.adapter: must be 'module:function'"),
         ({"ct": {"refresh": "not a list"}}, "ct.refresh"),
+        (
+            {"registry": {"m": {"stages": [{"name": "s"}], "evaluate": "nocolon"}}},
+            "registry.m.evaluate: must be 'module:function'",
+        ),
+        (
+            {"registry": {"m": {"stages": [{"name": "s"}], "evaluate": "p.q:f"}}},
+            "registry.m.evaluation_data: list the files the evaluate function reads",
+        ),
+        (
+            {"registry": {"m": {"stages": [{"name": "s"}], "on_incomparable": "maybe"}}},
+            "registry.m.on_incomparable: must be one of",
+        ),
     ],
 )
 def test_models_and_ct_sections_are_validated(section: dict, message: str) -> None:

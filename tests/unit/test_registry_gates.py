@@ -248,44 +248,106 @@ def test_unknown_artifact_or_stage_is_bad_input() -> None:
         evaluate(policy(), "fd", "canary", evidence({}), source="params.yaml")
 
 
-def test_versions_measured_on_other_data_are_not_compared() -> None:
-    """With evaluation_data declared, a comparison across different rows is skipped, saying why;
-    on the same rows it is judged as usual."""
+def _other_rows(
+    policy_extra: dict[str, object], old_rows: str, new_rows: str
+) -> dict[str, GateRow]:
+    """The staging gates for versions measured on ``old_rows`` and ``new_rows`` (md5s)."""
     data = {
         **POLICY,
-        "registry": {"fd": {**POLICY["registry"]["fd"], "evaluation_data": ["data/val.parquet"]}},
+        "registry": {
+            "fd": {
+                **POLICY["registry"]["fd"],
+                "evaluation_data": ["data/val.parquet"],
+                **policy_extra,
+            }
+        },
     }
+    ev = Evidence(
+        candidate=Subject(
+            "v2.0.0",
+            SHA,
+            {"model.val.auc": 0.72, "model.val.f1": 0.4},
+            outputs={"data/val.parquet": new_rows},
+        ),
+        holds={},
+        verify=None,
+        lock_md5="c" * 32,
+        validation=b'{"valid": true}',
+        incumbent=Subject(
+            "v1.0.0",
+            OLD,
+            {"model.val.auc": 0.8, "model.val.f1": 0.5},
+            outputs={"data/val.parquet": old_rows},
+        ),
+    )
     declared = parse_policy(data, "ratchet.yaml")
+    return {r.gate: r for r in evaluate(declared, "fd", "staging", ev, source="ratchet.yaml")}
 
-    def judged(old_rows: str, new_rows: str) -> dict[str, GateRow]:
-        ev = Evidence(
-            candidate=Subject(
-                "v2.0.0",
-                SHA,
-                {"model.val.auc": 0.72, "model.val.f1": 0.4},
-                outputs={"data/val.parquet": new_rows},
-            ),
-            holds={},
-            verify=None,
-            lock_md5="c" * 32,
-            validation=b'{"valid": true}',
-            incumbent=Subject(
-                "v1.0.0",
-                OLD,
-                {"model.val.auc": 0.8, "model.val.f1": 0.5},
-                outputs={"data/val.parquet": old_rows},
-            ),
-        )
-        return {r.gate: r for r in evaluate(declared, "fd", "staging", ev, source="params.yaml")}
 
-    other = judged("1" * 32, "2" * 32)
+def test_versions_measured_on_other_data_fail_closed() -> None:
+    """Without an evaluate hook, recorded metrics measured on other rows are not comparable:
+    the row fails (a check that cannot judge says no), saying why and how to fix it; on the
+    same rows they are judged as usual."""
+    other = _other_rows({}, "1" * 32, "2" * 32)
     assert "model.val.auc vs staging" not in other
-    assert other["vs staging"].result == "skip"
+    assert other["vs staging"].result == "fail"
     assert "not comparable: v1.0.0 was measured on other data" in other["vs staging"].actual
     assert "data/val.parquet 11111111 -> 22222222" in other["vs staging"].actual
+    assert "registry.fd.evaluate" in other["vs staging"].actual
     assert other["model.val.auc"].result == "pass"  # the thresholds still judge it
-    same = judged("1" * 32, "1" * 32)
+    same = _other_rows({}, "1" * 32, "1" * 32)
     assert same["model.val.auc vs staging"].result == "fail"
+
+
+def test_on_incomparable_pass_skips_the_comparison() -> None:
+    """``on_incomparable: pass`` turns a comparison that cannot be made into a skip, saying so."""
+    other = _other_rows({"on_incomparable": "pass"}, "1" * 32, "2" * 32)
+    assert other["vs staging"].result == "skip"
+    assert "on_incomparable: pass" in other["vs staging"].actual
+
+
+def _with_comparison(champion: dict[str, float] | None, challenger: dict[str, float]) -> Evidence:
+    from mlratchet.registry.champion import Comparison, Scored
+
+    ev = evidence({"model.val.auc": 0.99, "model.val.f1": 0.99}, incumbent={"model.val.auc": 0.5})
+    comparison = Comparison(
+        rows_md5="f" * 32,
+        data={"data/val.parquet": "1" * 32},
+        evaluate="proj:evaluate",
+        champion=Scored("v1.0.0", OLD, "2" * 32, champion, None if champion else "gone"),
+        challenger=Scored("v2.0.0", SHA, "3" * 32, challenger),
+    )
+    return Evidence(**{**ev.__dict__, "comparison": comparison})
+
+
+def test_champion_challenger_compares_scores_on_the_same_rows() -> None:
+    """With a comparison, the compare gates judge both models' scores on the same rows, not the
+    metrics each recorded: a candidate whose own numbers look better is refused when the holder
+    scores higher on the same rows."""
+    table = rows(
+        "staging",
+        _with_comparison(
+            {"model.val.auc": 0.8, "model.val.f1": 0.5}, {"model.val.auc": 0.7, "model.val.f1": 0.4}
+        ),
+    )
+    row = table["model.val.auc vs staging"]
+    assert row.result == "fail"
+    assert row.actual.startswith("same rows ffffffff: ")
+    assert "0.8 (v1.0.0) -> 0.7" in row.actual
+    better = rows(
+        "staging",
+        _with_comparison(
+            {"model.val.auc": 0.7, "model.val.f1": 0.4}, {"model.val.auc": 0.8, "model.val.f1": 0.5}
+        ),
+    )
+    assert better["model.val.auc vs staging"].result == "pass"
+
+
+def test_a_holder_that_cannot_be_scored_is_not_comparable_and_fails() -> None:
+    """A holder with no scores (model missing, unloadable) fails the comparison closed."""
+    table = rows("staging", _with_comparison(None, {"model.val.auc": 0.9, "model.val.f1": 0.9}))
+    assert table["vs staging"].result == "fail"
+    assert "not comparable: v1.0.0: gone" in table["vs staging"].actual
 
 
 def test_contract_gate_is_skipped_and_says_why_without_a_record() -> None:

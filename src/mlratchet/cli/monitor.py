@@ -53,6 +53,20 @@ from mlratchet.cli.render import echo_json, fail, note
     "statistics [default: stream above 2M rows].",
 )
 @click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Labels that arrived later (Parquet or CSV), joined to the batch on "
+    "monitor.realized.key: judge the model's realized performance.",
+)
+@click.option(
+    "--labelled",
+    is_flag=True,
+    help="The batch holds the label column (monitor.realized.label): judge the model's "
+    "realized performance on its labelled rows.",
+)
+@click.option(
     "-o",
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -71,6 +85,8 @@ def monitor(
     model_text: str | None,
     columns: tuple[str, ...],
     stream: bool | None,
+    labels_path: Path | None,
+    labelled: bool,
     out: Path | None,
     repo: Path,
     policy_file: Path | None,
@@ -82,7 +98,9 @@ def monitor(
 
     Reports drift per feature (KS, PSI, Wasserstein; chi-square, PSI, Jensen-Shannon) and for
     the dataset, contract violations, missing and non-finite values in every input and in the
-    model's scores, training/serving skew, and drift of the model's scores. Thresholds come
+    model's scores, training/serving skew, and drift of the model's scores. With labels
+    (--labelled: the policy's label column in the batch; --labels FILE: joined on its key), the
+    model's realized metrics and business cost against its validation values. Thresholds come
     from `monitor:` in ratchet.yaml. Exit 1 on an alert.
     """
     from mlratchet.monitor.render import headline, markdown, write_outputs
@@ -97,6 +115,8 @@ def monitor(
         model_text=model_text,
         columns=list(columns) or None,
         stream=stream,
+        labels_path=labels_path,
+        labelled=labelled,
     )
     report = result.report
     if out is not None:

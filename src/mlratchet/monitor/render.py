@@ -101,8 +101,15 @@ def headline(report: MonitorReport) -> str:
             f"against {report['reference']['source']} ({report['reference']['rows']} rows): "
             f"{drift['drifted']} of {drift['features']} features drifted",
             *coverage(report),
+            *_realized_summary(report),
         ]
     )
+
+
+def _realized_summary(report: MonitorReport) -> list[str]:
+    from mlratchet.monitor.realized import summary
+
+    return [summary(report["realized"])] if "realized" in report else []
 
 
 def markdown(report: MonitorReport) -> str:
@@ -140,6 +147,10 @@ def markdown(report: MonitorReport) -> str:
             *_md_table(DRIFT_HEADER, drift_rows([report["prediction"]])),
             "",
         ]
+    if "realized" in report:
+        from mlratchet.monitor.realized import markdown_lines
+
+        lines += markdown_lines(report["realized"])
     skew = report["skew"]
     if skew is not None:
         replay = skew["replay"]

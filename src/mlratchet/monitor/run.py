@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from mlratchet.errors import BadInputError
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from mlratchet.drift import Chart, ColumnDrift, Side
     from mlratchet.drift.profile import Counts, Edges, Kind
     from mlratchet.monitor.model import ModelContext
+    from mlratchet.monitor.realized import RealizedReport
     from mlratchet.policy import MonitorPolicy
     from mlratchet.tables import CsvStream
 
@@ -106,6 +107,7 @@ class MonitorReport(TypedDict):
     stability: dict[str, Any]
     skew: dict[str, Any] | None
     prediction: ColumnDrift | None
+    realized: NotRequired[RealizedReport]  # with labels (mlratchet.monitor.realized)
 
 
 @dataclass(frozen=True)
@@ -944,8 +946,14 @@ def run(
     model_text: str | None = None,
     columns: list[str] | None = None,
     stream: bool | None = None,
+    labels_path: Path | str | None = None,
+    labelled: bool = False,
 ) -> MonitorResult:
     """``ratchet monitor``: read the policy, contract and model, then :func:`monitor`.
+
+    With ``labels_path`` (labels joined on the policy's key) or ``labelled`` (the batch holds
+    the policy's label column), the realized performance of the model on the labelled rows is
+    added (:mod:`mlratchet.monitor.realized`).
 
     Without ``reference_path``, the model (``model_text``, default ``workspace``) supplies the
     reference: the rows it was trained on. With ``reference_path`` and no ``model_text``, only
@@ -962,7 +970,7 @@ def run(
     if model_text is None and reference_path is None:
         model_text = "workspace"
     context = models.load(repo, model_text, policy, whole.models) if model_text else None
-    return monitor(
+    result = monitor(
         current,
         policy=policy,
         reference_path=reference_path,
@@ -972,3 +980,11 @@ def run(
         columns=columns,
         stream=stream,
     )
+    from mlratchet.monitor import realized
+
+    labels = Path(labels_path) if labels_path is not None else None
+    if realized.applies(policy.realized, labels, labelled) and policy.realized:
+        result = realized.add_realized(
+            result, Path(current), labels, rule=policy.realized, context=context, repo=repo
+        )
+    return result

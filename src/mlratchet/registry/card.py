@@ -24,11 +24,14 @@ import math
 import platform
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from mlratchet.dvclock import StageLock
 from mlratchet.fsio import dumps_json
 from mlratchet.registry.gates import GateJSON
+
+if TYPE_CHECKING:
+    from mlratchet.registry.champion import ComparisonJSON
 
 CARD_MARKER = "[mlratchet model card v1]"
 SCHEMA = "mlratchet.card/1"
@@ -71,6 +74,8 @@ class ModelCard(TypedDict):
     forced: bool
     reason: str | None
     compared_with: dict[str, str] | None
+    #: Champion/challenger on the same rows (``registry.NAME.evaluate``); None: not scored.
+    comparison: ComparisonJSON | None
     environment: dict[str, Any]
     promoted_by: Person
     promoted_at: str
@@ -179,6 +184,13 @@ def gate_table_markdown(gates: Sequence[GateJSON]) -> str:
     return "\n".join(lines)
 
 
+def _scores_text(side: Any) -> str:
+    scores = side.get("scores")
+    if scores is None:
+        return f"(not scored: {side.get('error')})"
+    return ", ".join(f"{key} {value}" for key, value in scores.items())
+
+
 def render_markdown(card: ModelCard) -> str:
     """The card as a Markdown document."""
     out = [
@@ -194,6 +206,14 @@ def render_markdown(card: ModelCard) -> str:
     if card["compared_with"]:
         other = card["compared_with"]
         out.append(f"- compared with: {other['version']} (`{other['commit'][:12]}`)")
+    comparison = card.get("comparison")
+    if comparison:
+        out.append(
+            f"- scored on the same rows (md5 `{comparison['rows_md5']}`) by "
+            f"`{comparison['evaluate']}`: champion {comparison['champion']['version']} "
+            f"{_scores_text(comparison['champion'])}; challenger "
+            f"{comparison['challenger']['version']} {_scores_text(comparison['challenger'])}"
+        )
     if card["forced"]:
         out.append(f"- **forced past failing gates**: {card['reason']}")
     elif card["reason"]:

@@ -15,6 +15,10 @@ and a reason). The checks:
 - **thresholds**: absolute bounds on metrics of the commit;
 - **comparison**: the change against the version now in the stage, in each metric's direction
   (``ratchet: metrics:``); the first promotion to a stage says there is nothing to compare.
+  With ``registry.NAME.evaluate`` (champion/challenger, :mod:`mlratchet.registry.champion`)
+  both models' scores on the same rows are compared, not the metrics each recorded; a holder
+  that cannot be scored is "not comparable", and the row fails unless ``on_incomparable:
+  pass`` (then it is skipped, saying so).
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from mlratchet.errors import BadInputError, ParamsError
 from mlratchet.policy import ArtifactPolicy, CompareRule, MetricRule, Policy, StageGates, Threshold
+
+if TYPE_CHECKING:
+    from mlratchet.registry.champion import Comparison
 
 Result = Literal["pass", "fail", "skip"]
 
@@ -85,6 +92,8 @@ class Evidence:
     lock_md5: str  # md5 of the commit's dvc.lock
     validation: bytes | None  # the artifact's contract record at the commit (None: absent)
     incumbent: Subject | None  # the version now in the stage (None: nobody)
+    #: Champion and challenger scored on the same rows (None: no evaluate hook, or no holder).
+    comparison: Comparison | None = None
 
 
 def stage_policy(policy: Policy, artifact: str, stage: str, source: str) -> StageGates:
@@ -344,38 +353,67 @@ def evaluate(
     for key, bound in gates.thresholds.items():
         rows.append(_threshold_row(key, bound, evidence.candidate))
     if gates.compare:
-        incumbent = evidence.incumbent
-        other_data = _other_data(policy.registry[artifact].evaluation_data, evidence)
-        if incumbent is not None and other_data:
-            rows.append(
-                GateRow(
-                    f"vs {stage}",
-                    f"compare with the version in {stage}, measured on the same data",
-                    f"not comparable: {incumbent.version} was measured on other data "
-                    f"({other_data}); the thresholds above judge this version on its own",
-                    "skip",
-                )
-            )
-        elif incumbent is None:
-            rows.append(
-                GateRow(
-                    f"vs {stage}",
-                    f"compare with the version in {stage}",
-                    f"nothing to compare against: no version is in {stage} yet (first promotion)",
-                    "skip",
-                )
-            )
-        else:
-            for key, rule in gates.compare.items():
-                direction = policy.metrics[key]
-                rows.append(
-                    _compare_row(
-                        key,
-                        rule,
-                        direction,
-                        stage=stage,
-                        candidate=evidence.candidate,
-                        incumbent=incumbent,
-                    )
-                )
+        rows += _compare_rows(policy, artifact, stage, gates, evidence)
     return tuple(rows)
+
+
+def _incomparable(declared: ArtifactPolicy, stage: str, why: str) -> GateRow:
+    """A comparison that cannot be made: fail closed, unless the policy lets it pass."""
+    let_pass = declared.on_incomparable == "pass"
+    tail = "; on_incomparable: pass lets the other gates decide" if let_pass else ""
+    return GateRow(
+        f"vs {stage}",
+        f"compare with the version in {stage} on the same rows",
+        f"not comparable: {why}{tail}",
+        "skip" if let_pass else "fail",
+    )
+
+
+def _compare_rows(
+    policy: Policy, artifact: str, stage: str, gates: StageGates, evidence: Evidence
+) -> list[GateRow]:
+    declared = policy.registry[artifact]
+    incumbent = evidence.incumbent
+    if incumbent is None:
+        return [
+            GateRow(
+                f"vs {stage}",
+                f"compare with the version in {stage}",
+                f"nothing to compare against: no version is in {stage} yet (first promotion)",
+                "skip",
+            )
+        ]
+    candidate = evidence.candidate
+    comparison = evidence.comparison
+    same_rows = ""
+    if comparison is not None:
+        champion, challenger = comparison.champion, comparison.challenger
+        if champion.scores is None:
+            return [_incomparable(declared, stage, f"{incumbent.version}: {champion.error}")]
+        if challenger.scores is None:
+            required = f"{candidate.version} scored by {comparison.evaluate}"
+            return [GateRow(f"vs {stage}", required, str(challenger.error), "fail")]
+        candidate = Subject(candidate.version, candidate.commit, dict(challenger.scores))
+        incumbent = Subject(incumbent.version, incumbent.commit, dict(champion.scores))
+        same_rows = f"same rows {comparison.rows_md5[:8]}: "
+    else:
+        other_data = _other_data(declared.evaluation_data, evidence)
+        if other_data:
+            why = (
+                f"{incumbent.version} was measured on other data ({other_data}); name the "
+                f"project's evaluation (registry.{artifact}.evaluate) to score both on the "
+                "same rows"
+            )
+            return [_incomparable(declared, stage, why)]
+    rows = []
+    for key, rule in gates.compare.items():
+        row = _compare_row(
+            key,
+            rule,
+            policy.metrics[key],
+            stage=stage,
+            candidate=candidate,
+            incumbent=incumbent,
+        )
+        rows.append(GateRow(row.gate, row.required, same_rows + row.actual, row.result))
+    return rows

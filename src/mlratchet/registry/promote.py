@@ -27,7 +27,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ from mlratchet.policy import Policy, policy_at
 from mlratchet.registry import card as cards
 from mlratchet.registry.artifacts import artifact_entry, declared_artifact
 from mlratchet.registry.audit import audit_tags, findings_for
+from mlratchet.registry.champion import Comparison, ComparisonJSON
 from mlratchet.registry.gates import (
     Evidence,
     GateJSON,
@@ -495,6 +496,8 @@ class Promotion:
     reason: str | None
     pushed: bool
     card: cards.ModelCard | None
+    #: Champion and challenger on the same rows, promoted or refused (None: not scored).
+    comparison: ComparisonJSON | None = None
 
     @property
     def passed(self) -> bool:
@@ -502,7 +505,8 @@ class Promotion:
         return not any(g.failed for g in self.gates)
 
     def to_json(self) -> dict[str, Any]:
-        """What ``ratchet promote --json`` prints: the outcome, the gates, the tags, the card."""
+        """What ``ratchet promote --json`` prints: the outcome, the gates, the tags, the card,
+        and the champion/challenger comparison (also when refused, when there is no card)."""
         return {
             "artifact": self.artifact,
             "stage": self.stage,
@@ -518,6 +522,7 @@ class Promotion:
             "reason": self.reason,
             "pushed": self.pushed,
             "card": self.card,
+            "comparison": self.comparison,
         }
 
 
@@ -646,6 +651,7 @@ class _Judged:
     metrics: Mapping[str, Mapping[str, Any]] | None
     forced: bool
     reason: str | None
+    comparison: Comparison | None = None
 
     @property
     def failed(self) -> bool:
@@ -679,6 +685,7 @@ def _card(root: Path, judged: _Judged, tag: str, ident: str, epoch: int) -> card
         "compared_with": (
             {"version": incumbent.version, "commit": incumbent.commit} if incumbent else None
         ),
+        "comparison": judged.comparison.to_json() if judged.comparison else None,
         "environment": cards.environment(),
         "promoted_by": {"name": who, "email": rest.partition(">")[0]},
         "promoted_at": iso_time(epoch, _ident_offset(ident)),
@@ -708,6 +715,37 @@ def _write(
                 delete_own_tag(root, tag)
             raise
     return tag_name, card, created
+
+
+def _champion_challenger(
+    root: Path,
+    policy: Policy,
+    *,
+    name: str,
+    stage: str,
+    candidate: _Candidate,
+    incumbent: VersionState | None,
+) -> Comparison | None:
+    """Both models scored on the candidate's rows, when the policy names its evaluation and
+    the stage has a holder and compare gates (:mod:`mlratchet.registry.champion`)."""
+    from mlratchet.registry.champion import compare
+
+    declared = policy.registry.get(name)
+    gates = declared.stage(stage) if declared is not None else None
+    if declared is None or declared.evaluate is None or incumbent is None or not gates:
+        return None
+    if not gates.compare:
+        return None
+    return compare(
+        root,
+        artifact=name,
+        stage=stage,
+        evaluate=declared.evaluate,
+        evaluation_data=declared.evaluation_data,
+        trusted=policy.models.trusted_types,
+        challenger=(candidate.version, candidate.commit, candidate.path),
+        champion=(incumbent.version, incumbent.commit),
+    )
 
 
 def promote(
@@ -759,6 +797,9 @@ def promote(
             reason=reason,
             pushed=bool(kw.get("pushed")),
             card=kw.get("card"),
+            comparison=(
+                judged.comparison.to_json() if judged is not None and judged.comparison else None
+            ),
         )
 
     if incumbent is not None and candidate.state is incumbent:
@@ -770,9 +811,15 @@ def promote(
     declared = policy.registry.get(name)
     contract = declared.contract if declared is not None else None
     evidence, metrics = _evidence(root, candidate, incumbent, read_metrics, contract)
+    comparison = _champion_challenger(
+        root, policy, name=name, stage=stage, candidate=candidate, incumbent=incumbent
+    )
+    evidence = replace(evidence, comparison=comparison)
     gates = evaluate(policy, name, stage, evidence, source=source)
     failed = any(g.failed for g in gates)
-    judged = _Judged(name, stage, candidate, incumbent, gates, metrics, force and failed, reason)
+    judged = _Judged(
+        name, stage, candidate, incumbent, gates, metrics, force and failed, reason, comparison
+    )
     if dry_run:
         planned = assignment_tag(name, stage, state.max_counter(name) + 1)
         ident, epoch = tagger_ident(root)
