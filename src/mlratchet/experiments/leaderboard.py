@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -179,6 +179,17 @@ class Leaderboard:
     swept: tuple[tuple[str, str], ...]  # (params file, flat key) that some experiment changed
     experiments: tuple[Row, ...]
     baselines: Mapping[str, Baseline] = field(default_factory=dict)  # by commit, shown first
+    #: The flat metric keys the shown baseline's ``ratchet.yaml`` names: ``experiments.primary``,
+    #: then the keys under ``metrics:`` (:func:`named_metrics`).
+    policy_metrics: tuple[str, ...] = ()
+
+    def shown_metrics(self, all_metrics: bool = False) -> tuple[str, ...] | None:
+        """The flat metric keys a table or chart shows: the ranking metric, then those the
+        policy names; None (every metric) with ``all_metrics`` or when there are none."""
+        if all_metrics:
+            return None
+        ranking = (self.primary.metric,) if self.primary else ()
+        return tuple(dict.fromkeys([*ranking, *self.policy_metrics])) or None
 
     def to_json(self) -> LeaderboardJson:
         """The leaderboard as in :class:`LeaderboardJson` (NaN and infinities as strings)."""
@@ -632,6 +643,23 @@ def primary_of(
     return None if found is None else Primary(found[0], found[1].direction)
 
 
+def named_metrics(policy: Policy) -> tuple[str, ...]:
+    """The flat metric keys ``policy`` names: its primary first, then every rule's key."""
+    found = policy.primary
+    return tuple(dict.fromkeys([*([found[0]] if found else []), *policy.metrics]))
+
+
+def select_metrics(
+    pairs: Iterable[tuple[str, str]], names: Collection[str] | None
+) -> list[tuple[str, str]]:
+    """The (path, flat key) ``pairs`` that ``names`` names (by key, or as ``path:key``), in
+    order; every pair when ``names`` is None or names none of them."""
+    pairs = list(pairs)
+    if names is None:
+        return pairs
+    return [p for p in pairs if p[1] in names or f"{p[0]}:{p[1]}" in names] or pairs
+
+
 def rank(rows: Sequence[Row], primary: Primary | None) -> list[Row]:
     """``rows`` best first by ``primary`` (ranks 1, 2, 2, 4... for ties), those without a
     number for it last and unranked, each group by name; without a primary, by name."""
@@ -743,6 +771,7 @@ def load(
         swept=swept(views, (r for r in rows if r.baseline in views)),
         experiments=tuple(rank(rows, primary)),
         baselines=views,
+        policy_metrics=named_metrics(bases[shown].policy),
     )
 
 
@@ -813,6 +842,8 @@ __all__ = [
     "Row",
     "diff",
     "load",
+    "named_metrics",
     "primary_of",
     "rank",
+    "select_metrics",
 ]
