@@ -261,6 +261,31 @@ class _Trees:
             self._trees[sha] = entries
         return self._trees[sha]
 
+    def prefetch(self, pairs: Iterable[tuple[str | None, str | None, str]]) -> None:
+        """Read ahead every tree that :meth:`subtree` (down to the directory ``prefix``) and
+        then :meth:`changes` walk for ``pairs`` of (old, new, prefix), one pipelined batch per
+        level of the trees instead of a round trip per tree."""
+        level = [
+            (old, new, prefix.strip("/").split("/") if prefix else []) for old, new, prefix in pairs
+        ]
+        while level:
+            self.blobs.prefetch(
+                t for old, new, _ in level for t in (old, new) if t and t not in self._trees
+            )
+            below: list[tuple[str | None, str | None, list[str]]] = []
+            for old, new, parts in level:
+                if old == new:
+                    continue
+                before = self.tree(old) if old else {}
+                after = self.tree(new) if new else {}
+                for name in parts[:1] or dict.fromkeys([*before, *after]):
+                    a, b = before.get(name), after.get(name)
+                    a_tree = a[1] if a and a[0] == _TREE_MODE else None
+                    b_tree = b[1] if b and b[0] == _TREE_MODE else None
+                    if a != b and (a_tree or b_tree):
+                        below.append((a_tree, b_tree, parts[1:]))
+            level = below
+
     def subtree(self, tree: str, prefix: str) -> str | None:
         """The tree at directory ``prefix`` ("" or "a/b/") below ``tree``, or None."""
         for part in prefix.strip("/").split("/") if prefix else ():
@@ -529,15 +554,61 @@ class _Loader:
             failed=failed if isinstance(failed, dict) else {},
         )
 
-    def experiment(self, base: _Base, exp: ExpRef) -> Row:
-        """One experiment's row, judged against ``base``."""
+    def experiments(self, items: Sequence[tuple[_Base, ExpRef]]) -> list[Row]:
+        """The rows of ``items`` (an experiment and its baseline), in order. Their git objects
+        are read ahead in a few pipelined batches (:meth:`BlobReader.prefetch`): the commits,
+        the trees that differ from the baseline's, level by level, then the declared files
+        that differ; each row is then made from memory."""
+        trees, blobs = self.trees, self.blobs
+        blobs.prefetch(exp.sha or "" for _, exp in items)
+        pairs = []
+        for base, exp in items:
+            try:
+                pairs.append((trees.commit(base.sha)[0], trees.commit(exp.sha or "")[0]))
+            except BadInputError:
+                continue  # the row says so
+        trees.prefetch((old, new, self.root.prefix) for old, new in pairs)
+        snaps: list[TreeSnapshot | BadInputError] = []
+        for base, exp in items:
+            sha = exp.sha or ""
+            try:
+                snaps.append(self.snapshot(base, sha, f"experiment {exp.name} ({sha[:7]})"))
+            except BadInputError as exc:
+                snaps.append(exc)
+        blobs.prefetch(
+            key
+            for (base, _), snap in zip(items, snaps, strict=True)
+            if isinstance(snap, TreeSnapshot)
+            for key in self.changed_files(base.snap, snap)
+        )
+        return [
+            self.experiment(base, exp, snap) for (base, exp), snap in zip(items, snaps, strict=True)
+        ]
+
+    def changed_files(self, base: TreeSnapshot, snap: TreeSnapshot) -> Iterable[str]:
+        """The blob ids of the params and metrics files ``snap`` declares that differ from
+        ``base``'s and are not parsed yet: what the reader will read."""
+        cache = self.reader.cache
+        try:
+            declared = self.reader.declared(snap)
+            for kind, paths in (("params", declared.params), ("metrics", declared.metrics)):
+                for path in paths:
+                    key = snap.key(path)
+                    if key is None or key == base.key(path):
+                        continue
+                    if (key, suffix(path), kind) not in cache:
+                        yield key
+        except BadInputError:
+            return  # the reader will say so
+
+    def experiment(self, base: _Base, exp: ExpRef, snap: TreeSnapshot | BadInputError) -> Row:
+        """One experiment's row from its snapshot (or the error making it), judged against
+        ``base``."""
         from mlratchet.metrics.verdict import judge
 
         sha = exp.sha or ""
-        try:
-            snap = self.snapshot(base, sha, f"experiment {exp.name} ({sha[:7]})")
-        except BadInputError as exc:
-            return _broken(exp, str(exc))
+        if isinstance(snap, BadInputError):
+            return _broken(exp, str(snap))
         self.prime(base.snap, snap)
         params, metrics, error = _read(self.reader, snap)
         verdicts = tuple(judge(base.metrics, metrics, base.policy.metrics))
@@ -745,9 +816,9 @@ def load(
                     raise
                 rows.extend(_broken(e, str(exc)) for e in refs if e.baseline == sha)
         rows.extend(
-            loader.experiment(bases[e.baseline], e)
-            for e in refs
-            if e.baseline in bases and e.sha is not None
+            loader.experiments(
+                [(bases[e.baseline], e) for e in refs if e.baseline in bases and e.sha is not None]
+            )
         )
     done = {(r.baseline, r.name) for r in rows}
     for sha, base in bases.items():
