@@ -424,11 +424,18 @@ class _Edits:
             if not ok:
                 return None
             edits.append((leaf[1], value))
-        out = _copy(parsed)
+        # Copy only the mappings and lists on the way to an edit; the rest is shared with the
+        # baseline's parse, which nothing changes (parses are cached and shared by blob).
+        out = _shallow(parsed)
+        copied = {id(out)}
         for path, value in edits:
             node = out
             for part in path[:-1]:
-                node = node[part]
+                child = node[part]
+                if id(child) not in copied:
+                    child = node[part] = _shallow(child)
+                    copied.add(id(child))
+                node = child
             node[path[-1]] = value
         return out
 
@@ -470,12 +477,8 @@ def _at(data: Any, path: _Path) -> Any:
     return data
 
 
-def _copy(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_copy(v) for v in data]
-    return data
+def _shallow(data: Any) -> Any:
+    return dict(data) if isinstance(data, dict) else list(data)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -495,9 +498,12 @@ class _Base:
     failed: dict[str, Any]
 
 
-def _read(reader: Reader, snap: TreeSnapshot) -> tuple[Flat, Flat, str | None]:
+def _read(
+    reader: Reader, snap: TreeSnapshot, flats: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[Flat, Flat, str | None]:
     """Params and metrics of a snapshot, flat; a file declared but absent is skipped, any
-    other problem is returned as the error (with what could be read)."""
+    other problem is returned as the error (with what could be read). ``flats``: the flat
+    metrics by (path, blob id), shared by the snapshots that hold the same file."""
     params: Flat = {}
     metrics: Flat = {}
     try:
@@ -507,7 +513,13 @@ def _read(reader: Reader, snap: TreeSnapshot) -> tuple[Flat, Flat, str | None]:
                 continue
             if isinstance(data, BadInputError):
                 raise data
-            metrics[path] = metrics_flat(data, path, snap.label)
+            key = snap.key(path)
+            flat = flats.get((path, key)) if key else None
+            if flat is None:
+                flat = metrics_flat(data, path, snap.label)
+                if key:
+                    flats[(path, key)] = flat
+            metrics[path] = flat
     except BadInputError as exc:
         return params, metrics, str(exc)
     return params, metrics, None
@@ -523,6 +535,7 @@ class _Loader:
         self.reader = Reader()
         self.trees = _Trees(blobs)
         self.edits = _Edits()
+        self.flats: dict[tuple[str, str], dict[str, Any]] = {}  # see _read
 
     def baseline(self, sha: str) -> _Base:
         """A baseline: its tree, params, metrics, policy and failed experiments."""
@@ -535,7 +548,7 @@ class _Loader:
         snap = TreeSnapshot(
             root, sha=sha, label=sha[:7], entries=entries, blobs=self.blobs, links=links
         )
-        params, metrics, error = _read(self.reader, snap)
+        params, metrics, error = _read(self.reader, snap, self.flats)
         if error is not None:
             raise BadInputError(f"baseline {sha[:7]}: {error}")
         policy, _source = policy_at(root.path, sha, self.policy_file)
@@ -610,7 +623,7 @@ class _Loader:
         if isinstance(snap, BadInputError):
             return _broken(exp, str(snap))
         self.prime(base.snap, snap)
-        params, metrics, error = _read(self.reader, snap)
+        params, metrics, error = _read(self.reader, snap, self.flats)
         verdicts = tuple(judge(base.metrics, metrics, base.policy.metrics))
         return Row(
             exp.name, exp.ref, sha, exp.baseline, "success", error, params, metrics, verdicts
