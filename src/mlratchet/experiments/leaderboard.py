@@ -5,9 +5,11 @@ nothing checked out: one ``git for-each-ref``, then, per baseline, one ``git ls-
 policy and note; every commit, tree and file of every experiment comes through one
 ``git cat-file --batch`` process. An experiment's tree is its baseline's with the entries that
 differ: only the subtrees whose ids differ are read, so 1,000 experiments cost a few thousand
-small reads. Files are parsed once per blob and ``dvc.yaml`` once per version
-(:class:`~mlratchet.metrics.collect.Reader`): experiments normally share their baseline's, and
-one that changed it is read with its own.
+small reads, asked in a few pipelined batches (the commits, the differing trees a level at a
+time, the changed files: :meth:`~mlratchet.gitio.BlobReader.prefetch`), not one round trip
+each. Files are parsed once per blob, flattened once per blob, and ``dvc.yaml`` once per
+version (:class:`~mlratchet.metrics.collect.Reader`): experiments normally share their
+baseline's, and one that changed it is read with its own.
 
 Each experiment is judged against its baseline commit's metrics by the ``metrics:`` rules of
 ``ratchet.yaml`` at that baseline (:func:`mlratchet.metrics.verdict.judge`), and ranked by the
