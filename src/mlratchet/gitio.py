@@ -154,11 +154,22 @@ def read_blob(repo: Path | str, rev: str, path: str) -> bytes | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+#: The most request bytes :meth:`BlobReader.read_many` writes before it reads the answers: one
+#: page, the least a pipe holds, so that the write never waits on git, which may itself be
+#: waiting for its answers to be read.
+_CHUNK = 4096
+
+
 class BlobReader:
     """Many blob reads through one ``git cat-file --batch`` process.
 
     >>> with BlobReader(repo) as blobs:
     ...     data = blobs.read("HEAD~3", "metrics/metrics.json")   # bytes, or None if absent
+    ...     found = blobs.read_many(shas)                          # pipelined: sha -> bytes
+
+    :meth:`read_object` asks and waits for each answer, a round trip per object;
+    :meth:`read_many` sends requests a page at a time and then reads their answers, and
+    :meth:`prefetch` keeps such answers for the :meth:`read_object` calls that follow.
     """
 
     def __init__(self, repo: Path | str) -> None:
@@ -166,6 +177,7 @@ class BlobReader:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stdin: IO[bytes] | None = None
         self._stdout: IO[bytes] | None = None
+        self._ahead: dict[str, bytes | None] = {}  # prefetched, each given out once
 
     def __enter__(self) -> BlobReader:
         self._proc = subprocess.Popen(
@@ -193,21 +205,59 @@ class BlobReader:
             self._stdout.close()
         self._proc = self._stdin = self._stdout = None
 
-    def read_object(self, spec: str) -> bytes | None:
-        """The content of the object ``spec`` (``rev:path``, a sha...), or None if missing."""
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         if self._stdin is None or self._stdout is None:
             raise RuntimeError("BlobReader used outside its `with` block")
-        if "\n" in spec:
-            return None
-        self._stdin.write(spec.encode() + b"\n")
-        self._stdin.flush()
-        header = self._stdout.readline().decode().rstrip("\n")
+        return self._stdin, self._stdout
+
+    @staticmethod
+    def _answer(stdout: IO[bytes]) -> bytes | None:
+        header = stdout.readline().decode().rstrip("\n")
         if header.endswith((" missing", " ambiguous")):
             return None
         _sha, _kind, size = header.split(" ")
-        data = self._stdout.read(int(size))
-        self._stdout.read(1)  # the newline after the content
+        data = stdout.read(int(size))
+        stdout.read(1)  # the newline after the content
         return data
+
+    def read_object(self, spec: str) -> bytes | None:
+        """The content of the object ``spec`` (``rev:path``, a sha...), or None if missing."""
+        if spec in self._ahead:
+            return self._ahead.pop(spec)
+        stdin, stdout = self._pipes()
+        if "\n" in spec:
+            return None
+        stdin.write(spec.encode() + b"\n")
+        stdin.flush()
+        return self._answer(stdout)
+
+    def read_many(self, specs: Iterable[str]) -> dict[str, bytes]:
+        """The content of each object in ``specs`` (missing ones left out), requests pipelined:
+        a round trip per page of requests, not per object."""
+        stdin, stdout = self._pipes()
+        wanted = [s for s in dict.fromkeys(specs) if "\n" not in s]
+        out: dict[str, bytes] = {}
+        start = 0
+        while start < len(wanted):
+            end, size = start, 0
+            while end < len(wanted) and (end == start or size + len(wanted[end]) < _CHUNK):
+                size += len(wanted[end]) + 1
+                end += 1
+            stdin.write("".join(s + "\n" for s in wanted[start:end]).encode())
+            stdin.flush()
+            for spec in wanted[start:end]:
+                data = self._answer(stdout)
+                if data is not None:
+                    out[spec] = data
+            start = end
+        return out
+
+    def prefetch(self, specs: Iterable[str]) -> None:
+        """Read ``specs`` now, pipelined (:meth:`read_many`), for the :meth:`read_object`
+        calls that follow: each is answered from memory once, then forgotten."""
+        wanted = [s for s in dict.fromkeys(specs) if s not in self._ahead]
+        found = self.read_many(wanted)
+        self._ahead.update((s, found.get(s)) for s in wanted)
 
     def read(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``rev``, or None if it does not exist there."""

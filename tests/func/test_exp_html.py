@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from browser import open_page, screenshot
+from expfixture import experiment_files, make_experiments
+from helpers import commit_all, gen
+from mlratchet.cli.group import cli
 from mlratchet.experiments.html import render_html, write_html
 
 BASE = "1f0c2d3e4b5a69788796a5b4c3d2e1f001234567"
@@ -174,6 +178,22 @@ def test_two_hundred_experiments_render_quickly_and_bounded() -> None:
     assert page == render_html(raw)  # the same board gives the same bytes
 
 
+def test_metrics_selects_the_charted_metrics() -> None:
+    """``metrics`` keeps the charts, table columns and parallel axes to the named metrics (by
+    key or ``path:key``); naming none of the board's metrics, or None, shows them all."""
+    raw = board(6, failed=())
+    page = render_html(raw, metrics={"auc", "metrics/eval.json:brier"})
+    assert page.count('class="chart"') == 2 * 2
+    assert re.findall(r'data-metric="([^"]*)"', page)[::2] == ["auc", "brier"]
+    assert "<b>2</b> metrics of 4" in page
+    assert ">logloss</th>" not in page
+    assert ">auc ★</th>" in page
+    everything = render_html(raw).count('class="chart"')
+    assert everything == 3 * 2
+    assert render_html(raw, metrics={"nowhere"}).count('class="chart"') == everything
+    assert render_html(raw, metrics=None) == render_html(raw)
+
+
 def test_write_html_takes_a_leaderboard_or_its_json(tmp_path: Path) -> None:
     """write_html accepts an object with to_json() as well as the dict, and writes the page."""
 
@@ -267,3 +287,82 @@ def test_edge_boards_in_chromium(tmp_path: Path, n: int) -> None:
     assert run.requests == []
     assert 'data-ready="1"' in run.dom
     assert len(_rows(run.dom)) == n
+
+
+# --- the metrics charted on a real repository -----------------------------------------------------
+
+PARAMS = "train:\n  lr: 0.1\n  depth: 3\n"
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python -c "pass"
+    params: [train.lr, train.depth]
+    metrics:
+      - metrics.json:
+          cache: false
+"""
+#: Two of the five metrics named: the primary (loss) and one more rule (auc).
+POLICY = """\
+metrics:
+  auc: {direction: higher}
+  loss: {direction: lower}
+experiments:
+  primary: loss
+"""
+FIVE = ("auc", "loss", "f1", "recall", "rows")
+
+
+def _project(root: Path, policy: str | None) -> None:
+    """Four experiments sweeping train.lr and train.depth, each reporting the five metrics."""
+    files = {
+        "params.yaml": PARAMS,
+        "dvc.yaml": DVC_YAML,
+        "metrics.json": '{"auc": 0.7, "loss": 0.5, "f1": 0.6, "recall": 0.55, "rows": 100}',
+    }
+    if policy is not None:
+        files["ratchet.yaml"] = policy
+    gen(root, files)
+    base = commit_all(root, "baseline")
+    experiments = []
+    for i in range(4):
+        metrics = {key: round(0.5 + 0.05 * i + 0.01 * j, 4) for j, key in enumerate(FIVE)}
+        overrides = {"train.lr": 0.05 * (i + 1), "train.depth": 2 + i}
+        experiments.append(
+            (f"e{i}", experiment_files(PARAMS, overrides, {"metrics.json": metrics}))
+        )
+    make_experiments(root, base, experiments)
+
+
+def _charts(repo: Path, tmp_path: Path, *args: str) -> list[str]:
+    """The metric of each chart of ``exp show --html`` (with ``args``), as Chromium shows it."""
+    out = tmp_path / "board.html"
+    result = CliRunner().invoke(cli, ["exp", "show", "--html", str(out), *args, "-R", str(repo)])
+    assert result.exit_code == 0, result.output
+    run = open_page(out)
+    assert run.ready
+    assert run.errors == []
+    assert run.requests == []
+    figures = re.findall(r'<figure class="chart" data-metric="([^"]*)"', run.dom)
+    assert len(figures) == run.dom.count("<figure")
+    return figures
+
+
+@pytest.mark.parametrize(
+    ("policy", "args", "metrics"),
+    [
+        pytest.param(POLICY, (), ["loss", "auc"], id="the-policy-s-two"),
+        pytest.param(
+            POLICY, ("--all-metrics",), ["loss", "auc", "f1", "recall", "rows"], id="all-metrics"
+        ),
+        pytest.param("experiments: {}\n", (), sorted(FIVE), id="policy-names-none"),
+        pytest.param(None, (), sorted(FIVE), id="no-ratchet-yaml"),
+    ],
+)
+def test_exp_show_html_charts_the_policy_s_metrics(
+    tmp_repo: Path, tmp_path: Path, policy: str | None, args: tuple[str, ...], metrics: list[str]
+) -> None:
+    """By default the page charts only the metrics ratchet.yaml names (primary first), one
+    chart per swept param each; --all-metrics, or a policy naming none, charts every metric."""
+    _project(tmp_repo, policy)
+    figures = _charts(tmp_repo, tmp_path, *args)
+    assert figures == [m for m in metrics for _ in range(2)]  # x train.lr, train.depth

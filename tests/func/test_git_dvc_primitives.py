@@ -62,6 +62,30 @@ def test_blob_reader_reads_many_revisions_in_one_process(pipeline_repo: Path) ->
     assert gitio.read_blob(pipeline_repo, "HEAD~1", "params.yaml") == b"n: 3\n"
 
 
+def test_blob_reader_read_many_and_prefetch(tmp_repo: Path) -> None:
+    """read_many answers many objects (more than a pipe holds, requests and answers alike)
+    with the missing ones left out; prefetched objects are answered once from memory, and
+    reads before and after stay in step."""
+    contents = [b"blob %d\n" % i * (1 + 40 * (i % 7)) for i in range(600)]
+    paths = []
+    for i, data in enumerate(contents):
+        (tmp_repo / f"b{i}").write_bytes(data)
+        paths.append(f"b{i}\n")
+    out = gitio.run(tmp_repo, "hash-object", "-w", "--stdin-paths", input="".join(paths).encode())
+    shas = out.stdout.decode().split()
+    missing = "f" * 40
+    with gitio.BlobReader(tmp_repo) as blobs:
+        assert blobs.read_object(shas[0]) == contents[0]
+        found = blobs.read_many([*shas, missing, shas[1]])
+        assert found == dict(zip(shas, contents, strict=True))
+        assert blobs.read_object(shas[2]) == contents[2]
+        blobs.prefetch([shas[5], missing])
+        assert blobs.read_object(shas[5]) == contents[5]
+        assert blobs.read_object(missing) is None
+        assert blobs.read_object(shas[5]) == contents[5]  # asked of git again
+        assert blobs.read_many([]) == {}
+
+
 def test_dirty_paths_ignore_untracked(pipeline_repo: Path) -> None:
     """Only changes to tracked files make a work tree dirty."""
     assert gitio.dirty_paths(pipeline_repo) == []

@@ -167,6 +167,8 @@ def test_in_place_parse_equals_whole_parse(edits: dict[int, str]) -> None:
         assert whole is not None
         assert fast == whole
         assert repr(fast) == repr(whole)  # types too (1 is not 1.0, "1" is not 1)
+    # The baseline's parse (shared with the result where nothing was edited) is untouched.
+    assert repr(parsed) == repr(parse_text(BASE.encode(), "params.yaml", "t"))
 
 
 def test_in_place_parse_is_used_for_scalar_edits() -> None:

@@ -75,6 +75,52 @@ def test_nan_always_shows_and_json_is_strict() -> None:
     assert json_safe([math.inf, -math.inf]) == ["Infinity", "-Infinity"]
 
 
+def _json_safe_reference(value: Any) -> Any:
+    """json_safe as first written, one isinstance chain per value: the fast path's oracle."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {str(k): _json_safe_reference(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe_reference(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+class _Str(str):
+    __slots__ = ()
+
+
+SAFE_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN and infinities included
+    st.text(max_size=3),
+    st.builds(_Str, st.text(max_size=2)),
+    st.dates(),
+)
+SAFE_TREES = st.recursive(
+    SAFE_LEAVES,
+    lambda c: st.one_of(
+        st.dictionaries(st.one_of(KEYS, st.integers(0, 3)), c, max_size=3),
+        st.lists(c, max_size=3),
+        st.lists(c, max_size=2).map(tuple),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None)
+@given(value=SAFE_TREES)
+def test_json_safe_fast_path_equals_the_reference(value: Any) -> None:
+    """json_safe (exact-type fast path) gives what the plain isinstance version gives, types
+    of keys and values included."""
+    ours, reference = json_safe(value), _json_safe_reference(value)
+    assert repr(ours) == repr(reference)
+
+
 HIGHER = MetricRule(direction="higher", tolerance=0.01)
 LOWER = MetricRule(direction="lower", rel_tolerance=0.1)
 

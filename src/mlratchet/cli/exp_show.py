@@ -56,7 +56,12 @@ def _sort_option(text: str | None) -> tuple[str | None, Any]:
     help="Rank by this metric (flat key) instead of the policy's primary; its direction comes "
     "from its rule under metrics:, or is given after a colon.",
 )
-@click.option("--all-metrics", is_flag=True, help="Show every metric, not only those with a rule.")
+@click.option(
+    "--all-metrics",
+    is_flag=True,
+    help="Show (and chart, with --html) every metric, not only the primary and those with a "
+    "rule in ratchet.yaml.",
+)
 @option_json
 @option_md
 @option_csv
@@ -109,7 +114,9 @@ def show(
     if html_file is not None:
         from importlib import import_module  # the HTML page's module is optional
 
-        import_module("mlratchet.experiments.html").write_html(html_file, board)
+        import_module("mlratchet.experiments.html").write_html(
+            html_file, board, all_metrics=all_metrics
+        )
         note(f"wrote {html_file}")
     if as_json:
         from mlratchet.metrics.render import strict_json
@@ -130,20 +137,22 @@ def show(
 
 
 def _columns(board: Leaderboard, all_metrics: bool) -> list[tuple[str, str]]:
-    """The metric columns (path, key): the primary first, then the judged ones, then (with
-    ``all_metrics``, or when nothing is judged) every other, in order of appearance."""
+    """The metric columns (path, key): the primary first, then those the policy names, then
+    (with ``all_metrics``, or when none of them is reported) every other, in order of
+    appearance (:meth:`Leaderboard.shown_metrics`)."""
     seen: dict[tuple[str, str], None] = {}
     for metrics in [board.baseline.metrics, *(r.metrics for r in board.experiments)]:
         for path, flat in metrics.items():
             seen.update(dict.fromkeys((path, k) for k in flat))
-    judged = {v.key for r in board.experiments for v in r.verdicts}
+    from mlratchet.experiments.leaderboard import select_metrics
+
+    named = board.shown_metrics() or ()
     primary = board.primary.metric if board.primary else None
 
     def order(pair: tuple[str, str]) -> int:
-        return 0 if pair[1] == primary else 1 if pair[1] in judged else 2
+        return 0 if pair[1] == primary else 1 if pair[1] in named else 2
 
-    chosen = [p for p in seen if all_metrics or not judged or order(p) < 2]
-    return sorted(chosen, key=order)
+    return sorted(select_metrics(seen, board.shown_metrics(all_metrics)), key=order)
 
 
 def _names(pairs: list[tuple[str, str]], default: str | None = None) -> list[str]:

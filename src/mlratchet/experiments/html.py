@@ -11,6 +11,12 @@ leaderboard table (verdict marks against the baseline, failed runs with their er
 scatter chart per (metric, swept param) with the baseline as a reference line, and a
 parallel-coordinates view (an axis per swept param and per metric, a line per experiment, the
 best three highlighted).
+
+Which metrics: by default those the policy names (the primary metric and the keys under
+``metrics:`` of ``ratchet.yaml``, :meth:`Leaderboard.shown_metrics`), or every metric when it
+names none that the board reports; ``all_metrics`` (``--all-metrics``) shows every one. The
+table, the charts and the parallel coordinates all follow that selection: a project with 110
+metrics and 5 swept params would otherwise draw 550 charts and a table too wide to read.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,13 +246,14 @@ class _Board:
     primary: Key | None
     primary_name: str | None
     direction: str | None
-    metrics: list[Key]  # the primary first
+    metrics: list[Key]  # the ones shown, the primary first
     swept: list[Key]
     exps: list[_Exp]
     labels: dict[Key, str]
+    reported: int  # how many metrics the board reports, shown or not
 
 
-def _board(raw: Mapping[str, Any]) -> _Board:
+def _board(raw: Mapping[str, Any], names: Collection[str] | None = None) -> _Board:
     if not isinstance(raw, Mapping):
         raise BadInputError(f"leaderboard: expected a JSON object, got {type(raw).__name__}")
     base = raw.get("baseline") or {}
@@ -259,7 +266,9 @@ def _board(raw: Mapping[str, Any]) -> _Board:
     seen: dict[Key, None] = dict.fromkeys(_keys(base.get("metrics")))
     for exp in exps:
         seen.update(dict.fromkeys(_keys(exp.metrics)))
-    metrics = sorted(seen)
+    from mlratchet.experiments.leaderboard import select_metrics
+
+    metrics = select_metrics(sorted(seen), names)
     primary_raw = raw.get("primary")
     primary = primary_name = direction = None
     if isinstance(primary_raw, Mapping) and primary_raw.get("metric") is not None:
@@ -285,6 +294,7 @@ def _board(raw: Mapping[str, Any]) -> _Board:
         swept=swept,
         exps=exps,
         labels={**_labels(metrics), **_labels(swept)},
+        reported=len(seen),
     )
 
 
@@ -613,9 +623,11 @@ def _table(board: _Board) -> str:
 # --- the page ---------------------------------------------------------------------------------
 
 
-def render_html(board: Mapping[str, Any]) -> str:
-    """The leaderboard page, from the leaderboard's JSON shape (``Leaderboard.to_json()``)."""
-    b = _board(board)
+def render_html(board: Mapping[str, Any], *, metrics: Collection[str] | None = None) -> str:
+    """The leaderboard page, from the leaderboard's JSON shape (``Leaderboard.to_json()``):
+    the metrics whose flat key (or ``path:key``) is in ``metrics``, or all (None, or when it
+    names none of the board's)."""
+    b = _board(board, metrics)
     n = len(b.exps)
     failed = sum(not e.ok for e in b.exps)
     base_label = _e(b.base_rev) + (f" ({_e(b.base_name)})" if b.base_name else "")
@@ -638,7 +650,13 @@ def render_html(board: Mapping[str, Any]) -> str:
         f'<p class="meta" id="counts"><b>{n}</b> experiment{"s" * (n != 1)}: '
         f"<b>{n - failed}</b> succeeded, <b>{failed}</b> failed; "
         f"<b>{len(b.swept)}</b> swept param{'s' * (len(b.swept) != 1)}, "
-        f"<b>{len(b.metrics)}</b> metric{'s' * (len(b.metrics) != 1)}</p>",
+        f"<b>{len(b.metrics)}</b> metric{'s' * (len(b.metrics) != 1)}"
+        + (
+            f" of {b.reported} (those ratchet.yaml names; --all-metrics shows every one)"
+            if len(b.metrics) < b.reported
+            else ""
+        )
+        + "</p>",
     ]
     if not b.exps:
         parts.append(
@@ -673,9 +691,21 @@ def render_html(board: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def write_html(path: Path | str, leaderboard: Any) -> Path:
-    """Write the page of ``leaderboard`` (a ``Leaderboard`` or its JSON dict) to ``path``."""
+def write_html(
+    path: Path | str,
+    leaderboard: Any,
+    *,
+    metrics: Collection[str] | None = None,
+    all_metrics: bool = False,
+) -> Path:
+    """Write the page of ``leaderboard`` (a ``Leaderboard`` or its JSON dict) to ``path``.
+
+    The metrics shown: ``metrics`` (flat keys) if given, else a ``Leaderboard``'s
+    :meth:`~Leaderboard.shown_metrics` (the primary and the policy's), else all; every one
+    with ``all_metrics``."""
+    if metrics is None and hasattr(leaderboard, "shown_metrics"):
+        metrics = leaderboard.shown_metrics()
     board = leaderboard.to_json() if hasattr(leaderboard, "to_json") else leaderboard
     target = Path(path)
-    write_text(target, render_html(board))
+    write_text(target, render_html(board, metrics=None if all_metrics else metrics))
     return target

@@ -5,9 +5,11 @@ nothing checked out: one ``git for-each-ref``, then, per baseline, one ``git ls-
 policy and note; every commit, tree and file of every experiment comes through one
 ``git cat-file --batch`` process. An experiment's tree is its baseline's with the entries that
 differ: only the subtrees whose ids differ are read, so 1,000 experiments cost a few thousand
-small reads. Files are parsed once per blob and ``dvc.yaml`` once per version
-(:class:`~mlratchet.metrics.collect.Reader`): experiments normally share their baseline's, and
-one that changed it is read with its own.
+small reads, asked in a few pipelined batches (the commits, the differing trees a level at a
+time, the changed files: :meth:`~mlratchet.gitio.BlobReader.prefetch`), not one round trip
+each. Files are parsed once per blob, flattened once per blob, and ``dvc.yaml`` once per
+version (:class:`~mlratchet.metrics.collect.Reader`): experiments normally share their
+baseline's, and one that changed it is read with its own.
 
 Each experiment is judged against its baseline commit's metrics by the ``metrics:`` rules of
 ``ratchet.yaml`` at that baseline (:func:`mlratchet.metrics.verdict.judge`), and ranked by the
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -179,6 +181,17 @@ class Leaderboard:
     swept: tuple[tuple[str, str], ...]  # (params file, flat key) that some experiment changed
     experiments: tuple[Row, ...]
     baselines: Mapping[str, Baseline] = field(default_factory=dict)  # by commit, shown first
+    #: The flat metric keys the shown baseline's ``ratchet.yaml`` names: ``experiments.primary``,
+    #: then the keys under ``metrics:`` (:func:`named_metrics`).
+    policy_metrics: tuple[str, ...] = ()
+
+    def shown_metrics(self, all_metrics: bool = False) -> tuple[str, ...] | None:
+        """The flat metric keys a table or chart shows: the ranking metric, then those the
+        policy names; None (every metric) with ``all_metrics`` or when there are none."""
+        if all_metrics:
+            return None
+        ranking = (self.primary.metric,) if self.primary else ()
+        return tuple(dict.fromkeys([*ranking, *self.policy_metrics])) or None
 
     def to_json(self) -> LeaderboardJson:
         """The leaderboard as in :class:`LeaderboardJson` (NaN and infinities as strings)."""
@@ -249,6 +262,31 @@ class _Trees:
                 i = nul + 21
             self._trees[sha] = entries
         return self._trees[sha]
+
+    def prefetch(self, pairs: Iterable[tuple[str | None, str | None, str]]) -> None:
+        """Read ahead every tree that :meth:`subtree` (down to the directory ``prefix``) and
+        then :meth:`changes` walk for ``pairs`` of (old, new, prefix), one pipelined batch per
+        level of the trees instead of a round trip per tree."""
+        level = [
+            (old, new, prefix.strip("/").split("/") if prefix else []) for old, new, prefix in pairs
+        ]
+        while level:
+            self.blobs.prefetch(
+                t for old, new, _ in level for t in (old, new) if t and t not in self._trees
+            )
+            below: list[tuple[str | None, str | None, list[str]]] = []
+            for old, new, parts in level:
+                if old == new:
+                    continue
+                before = self.tree(old) if old else {}
+                after = self.tree(new) if new else {}
+                for name in parts[:1] or dict.fromkeys([*before, *after]):
+                    a, b = before.get(name), after.get(name)
+                    a_tree = a[1] if a and a[0] == _TREE_MODE else None
+                    b_tree = b[1] if b and b[0] == _TREE_MODE else None
+                    if a != b and (a_tree or b_tree):
+                        below.append((a_tree, b_tree, parts[1:]))
+            level = below
 
     def subtree(self, tree: str, prefix: str) -> str | None:
         """The tree at directory ``prefix`` ("" or "a/b/") below ``tree``, or None."""
@@ -388,11 +426,18 @@ class _Edits:
             if not ok:
                 return None
             edits.append((leaf[1], value))
-        out = _copy(parsed)
+        # Copy only the mappings and lists on the way to an edit; the rest is shared with the
+        # baseline's parse, which nothing changes (parses are cached and shared by blob).
+        out = _shallow(parsed)
+        copied = {id(out)}
         for path, value in edits:
             node = out
             for part in path[:-1]:
-                node = node[part]
+                child = node[part]
+                if id(child) not in copied:
+                    child = node[part] = _shallow(child)
+                    copied.add(id(child))
+                node = child
             node[path[-1]] = value
         return out
 
@@ -434,12 +479,8 @@ def _at(data: Any, path: _Path) -> Any:
     return data
 
 
-def _copy(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_copy(v) for v in data]
-    return data
+def _shallow(data: Any) -> Any:
+    return dict(data) if isinstance(data, dict) else list(data)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -459,9 +500,12 @@ class _Base:
     failed: dict[str, Any]
 
 
-def _read(reader: Reader, snap: TreeSnapshot) -> tuple[Flat, Flat, str | None]:
+def _read(
+    reader: Reader, snap: TreeSnapshot, flats: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[Flat, Flat, str | None]:
     """Params and metrics of a snapshot, flat; a file declared but absent is skipped, any
-    other problem is returned as the error (with what could be read)."""
+    other problem is returned as the error (with what could be read). ``flats``: the flat
+    metrics by (path, blob id), shared by the snapshots that hold the same file."""
     params: Flat = {}
     metrics: Flat = {}
     try:
@@ -471,7 +515,13 @@ def _read(reader: Reader, snap: TreeSnapshot) -> tuple[Flat, Flat, str | None]:
                 continue
             if isinstance(data, BadInputError):
                 raise data
-            metrics[path] = metrics_flat(data, path, snap.label)
+            key = snap.key(path)
+            flat = flats.get((path, key)) if key else None
+            if flat is None:
+                flat = metrics_flat(data, path, snap.label)
+                if key:
+                    flats[(path, key)] = flat
+            metrics[path] = flat
     except BadInputError as exc:
         return params, metrics, str(exc)
     return params, metrics, None
@@ -487,6 +537,7 @@ class _Loader:
         self.reader = Reader()
         self.trees = _Trees(blobs)
         self.edits = _Edits()
+        self.flats: dict[tuple[str, str], dict[str, Any]] = {}  # see _read
 
     def baseline(self, sha: str) -> _Base:
         """A baseline: its tree, params, metrics, policy and failed experiments."""
@@ -499,7 +550,7 @@ class _Loader:
         snap = TreeSnapshot(
             root, sha=sha, label=sha[:7], entries=entries, blobs=self.blobs, links=links
         )
-        params, metrics, error = _read(self.reader, snap)
+        params, metrics, error = _read(self.reader, snap, self.flats)
         if error is not None:
             raise BadInputError(f"baseline {sha[:7]}: {error}")
         policy, _source = policy_at(root.path, sha, self.policy_file)
@@ -518,17 +569,63 @@ class _Loader:
             failed=failed if isinstance(failed, dict) else {},
         )
 
-    def experiment(self, base: _Base, exp: ExpRef) -> Row:
-        """One experiment's row, judged against ``base``."""
+    def experiments(self, items: Sequence[tuple[_Base, ExpRef]]) -> list[Row]:
+        """The rows of ``items`` (an experiment and its baseline), in order. Their git objects
+        are read ahead in a few pipelined batches (:meth:`BlobReader.prefetch`): the commits,
+        the trees that differ from the baseline's, level by level, then the declared files
+        that differ; each row is then made from memory."""
+        trees, blobs = self.trees, self.blobs
+        blobs.prefetch(exp.sha or "" for _, exp in items)
+        pairs = []
+        for base, exp in items:
+            try:
+                pairs.append((trees.commit(base.sha)[0], trees.commit(exp.sha or "")[0]))
+            except BadInputError:
+                continue  # the row says so
+        trees.prefetch((old, new, self.root.prefix) for old, new in pairs)
+        snaps: list[TreeSnapshot | BadInputError] = []
+        for base, exp in items:
+            sha = exp.sha or ""
+            try:
+                snaps.append(self.snapshot(base, sha, f"experiment {exp.name} ({sha[:7]})"))
+            except BadInputError as exc:
+                snaps.append(exc)
+        blobs.prefetch(
+            key
+            for (base, _), snap in zip(items, snaps, strict=True)
+            if isinstance(snap, TreeSnapshot)
+            for key in self.changed_files(base.snap, snap)
+        )
+        return [
+            self.experiment(base, exp, snap) for (base, exp), snap in zip(items, snaps, strict=True)
+        ]
+
+    def changed_files(self, base: TreeSnapshot, snap: TreeSnapshot) -> Iterable[str]:
+        """The blob ids of the params and metrics files ``snap`` declares that differ from
+        ``base``'s and are not parsed yet: what the reader will read."""
+        cache = self.reader.cache
+        try:
+            declared = self.reader.declared(snap)
+            for kind, paths in (("params", declared.params), ("metrics", declared.metrics)):
+                for path in paths:
+                    key = snap.key(path)
+                    if key is None or key == base.key(path):
+                        continue
+                    if (key, suffix(path), kind) not in cache:
+                        yield key
+        except BadInputError:
+            return  # the reader will say so
+
+    def experiment(self, base: _Base, exp: ExpRef, snap: TreeSnapshot | BadInputError) -> Row:
+        """One experiment's row from its snapshot (or the error making it), judged against
+        ``base``."""
         from mlratchet.metrics.verdict import judge
 
         sha = exp.sha or ""
-        try:
-            snap = self.snapshot(base, sha, f"experiment {exp.name} ({sha[:7]})")
-        except BadInputError as exc:
-            return _broken(exp, str(exc))
+        if isinstance(snap, BadInputError):
+            return _broken(exp, str(snap))
         self.prime(base.snap, snap)
-        params, metrics, error = _read(self.reader, snap)
+        params, metrics, error = _read(self.reader, snap, self.flats)
         verdicts = tuple(judge(base.metrics, metrics, base.policy.metrics))
         return Row(
             exp.name, exp.ref, sha, exp.baseline, "success", error, params, metrics, verdicts
@@ -632,6 +729,23 @@ def primary_of(
     return None if found is None else Primary(found[0], found[1].direction)
 
 
+def named_metrics(policy: Policy) -> tuple[str, ...]:
+    """The flat metric keys ``policy`` names: its primary first, then every rule's key."""
+    found = policy.primary
+    return tuple(dict.fromkeys([*([found[0]] if found else []), *policy.metrics]))
+
+
+def select_metrics(
+    pairs: Iterable[tuple[str, str]], names: Collection[str] | None
+) -> list[tuple[str, str]]:
+    """The (path, flat key) ``pairs`` that ``names`` names (by key, or as ``path:key``), in
+    order; every pair when ``names`` is None or names none of them."""
+    pairs = list(pairs)
+    if names is None:
+        return pairs
+    return [p for p in pairs if p[1] in names or f"{p[0]}:{p[1]}" in names] or pairs
+
+
 def rank(rows: Sequence[Row], primary: Primary | None) -> list[Row]:
     """``rows`` best first by ``primary`` (ranks 1, 2, 2, 4... for ties), those without a
     number for it last and unranked, each group by name; without a primary, by name."""
@@ -730,9 +844,9 @@ def load(
                     raise
                 rows.extend(_broken(e, str(exc)) for e in refs if e.baseline == sha)
         rows.extend(
-            loader.experiment(bases[e.baseline], e)
-            for e in refs
-            if e.baseline in bases and e.sha is not None
+            loader.experiments(
+                [(bases[e.baseline], e) for e in refs if e.baseline in bases and e.sha is not None]
+            )
         )
     done = {(r.baseline, r.name) for r in rows}
     for sha, base in bases.items():
@@ -756,6 +870,7 @@ def load(
         swept=swept(views, (r for r in rows if r.baseline in views)),
         experiments=tuple(rank(rows, primary)),
         baselines=views,
+        policy_metrics=named_metrics(bases[shown].policy),
     )
 
 
@@ -826,7 +941,9 @@ __all__ = [
     "Row",
     "diff",
     "load",
+    "named_metrics",
     "primary_of",
     "rank",
+    "select_metrics",
     "titles",
 ]

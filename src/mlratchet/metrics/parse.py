@@ -100,13 +100,21 @@ def extract_metrics(value: Any) -> Any:
     return _extract(value) or {}
 
 
+#: The leaf types kept, exactly (a subclass takes the isinstance path): no call per leaf.
+_LEAVES = frozenset({int, float, str, bool})
+
+
 def _extract(value: Any) -> Any:
     if isinstance(value, int | float | str):  # bool is an int, as in DVC
         return value
     if not isinstance(value, dict):
         return None
     out = {}
+    leaves = _LEAVES
     for key, item in value.items():
+        if type(item) in leaves:
+            out[key] = item
+            continue
         kept = _extract(item)
         if kept is not None and kept != {}:
             out[key] = kept
@@ -160,11 +168,17 @@ def metrics_flat(value: Any, path: str, where: str) -> dict[str, Any]:
         return {"": kept} if kept else {}
     out: dict[str, Any] = {}
     stack: list[tuple[str | None, dict[Any, Any]]] = [(None, value)]
+    leaves = _LEAVES
     while stack:
         prefix, node = stack.pop()
         for key, item in node.items():
             flat = str(key) if prefix is None else f"{prefix}.{key}"
-            if isinstance(item, dict):
+            kind = type(item)
+            if kind in leaves:
+                if flat in out:
+                    raise MetricsFileError(path, where, f"key {flat!r} appears twice")
+                out[flat] = item
+            elif isinstance(item, dict):
                 stack.append((flat, item))
             elif isinstance(item, int | float | str):
                 if flat in out:

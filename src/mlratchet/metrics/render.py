@@ -164,9 +164,28 @@ def show_table(
 
 
 # -- JSON ----------------------------------------------------------------------------------
+#: The types :func:`json_safe` keeps as they are (exactly these: a subclass takes the slow path).
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def json_safe(value: Any) -> Any:
     """``value`` with NaN and infinities as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``
     (protobuf's JSON mapping), so that a strict parser reads it; other values unchanged."""
+    kind = type(value)
+    if kind is dict:  # the common case, without a call per plain leaf
+        plain, isfinite = _PLAIN, math.isfinite
+        return {
+            k if type(k) is str else str(k): v
+            if type(v) in plain or (type(v) is float and isfinite(v))
+            else json_safe(v)
+            for k, v in value.items()
+        }
+    if kind in _PLAIN:
+        return value
+    return _json_safe_other(value)
+
+
+def _json_safe_other(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         if math.isnan(value):
             return "NaN"

@@ -320,44 +320,10 @@ def ls_tree(root: Root, sha: str, links: set[str] | None = None) -> dict[str, st
 
 
 def read_blobs(git_top: Path, shas: Iterable[str]) -> dict[str, bytes]:
-    """The contents of many blobs through one ``git cat-file --batch``, requests pipelined.
-
-    A writer thread sends every sha while this thread reads the answers, so there is no
-    round trip per blob (:class:`BlobReader` asks and waits, one blob at a time).
-    """
-    import subprocess
-    import threading
-
+    """The contents of many blobs through one ``git cat-file --batch``, requests pipelined
+    (:meth:`BlobReader.read_many`): no round trip per blob."""
     wanted = list(dict.fromkeys(shas))
     if not wanted:
         return {}
-    proc = subprocess.Popen(
-        ["git", "-C", str(git_top), "cat-file", "--batch"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-    )
-    stdin, stdout = proc.stdin, proc.stdout
-    assert stdin is not None and stdout is not None  # noqa: S101 - Popen with PIPE sets both
-
-    def feed() -> None:
-        try:
-            stdin.write(b"".join(sha.encode() + b"\n" for sha in wanted))
-        finally:
-            stdin.close()
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    out: dict[str, bytes] = {}
-    try:
-        for sha in wanted:
-            header = stdout.readline().rstrip(b"\n").split(b" ")
-            if len(header) != 3:  # "<sha> missing"
-                continue
-            out[sha] = stdout.read(int(header[2]))
-            stdout.read(1)
-    finally:
-        writer.join()
-        stdout.close()
-        proc.wait()
-    return out
+    with BlobReader(git_top) as blobs:
+        return blobs.read_many(wanted)
