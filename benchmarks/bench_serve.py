@@ -222,35 +222,16 @@ def main() -> None:
             "mlflow": {**env, "PATH": f"{MLFLOW_PY.parent}{os.pathsep}{env['PATH']}"},
             "ratchet": env,
         }
-        procs = {}
-        for side, cmd in commands.items():
-            procs[side] = subprocess.Popen(
-                cmd,
-                cwd=work,
-                env=envs[side],
-                stdout=subprocess.DEVNULL,
-                stderr=(scratch / f"{side}.log").open("wb"),
-                start_new_session=True,
-            )
-        try:
-            wait_ready(f"http://127.0.0.1:{ports['mlflow']}/ping", procs["mlflow"])
-            wait_ready(f"http://127.0.0.1:{ports['ratchet']}/ready", procs["ratchet"])
-            results: dict[str, dict[str, list[dict[str, float]]]] = {}
-            for rows in ROWS:
-                for conc in CONCURRENCY:
-                    cell = f"{rows} row(s), concurrency {conc}"
-                    results[cell] = {side: [] for side in commands}
-                    for side in commands:  # warm-up, untimed
-                        url = f"http://127.0.0.1:{ports[side]}/invocations"
-                        wrk(url, conc, 1, request[rows], script)
-                    for _ in range(args.reps):
-                        for side in commands:
-                            url = f"http://127.0.0.1:{ports[side]}/invocations"
-                            run = wrk(url, conc, args.seconds, request[rows], script)
-                            results[cell][side].append(run)
-        finally:
-            for proc in procs.values():
-                stop(proc)
+        results = measure(
+            commands,
+            ports=ports,
+            envs=envs,
+            work=work,
+            scratch=scratch,
+            request=request,
+            script=script,
+            args=args,
+        )
         report(results, args)
     finally:
         if os.environ.get("BENCH_KEEP") is None:
@@ -259,7 +240,60 @@ def main() -> None:
             print(f"kept {scratch}", file=sys.stderr)
 
 
-def report(results: dict[str, dict[str, list[dict[str, float]]]], args: argparse.Namespace) -> None:
+Results = dict[str, dict[str, list[dict[str, float]]]]
+
+
+def measure(
+    commands: dict[str, list[str]],
+    *,
+    ports: dict[str, int],
+    envs: dict[str, dict[str, str]],
+    work: Path,
+    scratch: Path,
+    request: dict[int, Path],
+    script: Path,
+    args: argparse.Namespace,
+) -> Results:
+    """Start both servers, run every cell alternately, stop them."""
+    procs = {}
+    for side, cmd in commands.items():
+        procs[side] = subprocess.Popen(
+            cmd,
+            cwd=work,
+            env=envs[side],
+            stdout=subprocess.DEVNULL,
+            stderr=(scratch / f"{side}.log").open("wb"),
+            start_new_session=True,
+        )
+    try:
+        wait_ready(f"http://127.0.0.1:{ports['mlflow']}/ping", procs["mlflow"])
+        wait_ready(f"http://127.0.0.1:{ports['ratchet']}/ready", procs["ratchet"])
+        results: Results = {}
+        for rows in ROWS:
+            for conc in CONCURRENCY:
+                cell = f"{rows} row(s), concurrency {conc}"
+                results[cell] = {side: [] for side in commands}
+                for side in commands:  # warm-up, untimed
+                    wrk(
+                        f"http://127.0.0.1:{ports[side]}/invocations",
+                        conc,
+                        1,
+                        request[rows],
+                        script,
+                    )
+                for _ in range(args.reps):
+                    for side in commands:
+                        url = f"http://127.0.0.1:{ports[side]}/invocations"
+                        results[cell][side].append(
+                            wrk(url, conc, args.seconds, request[rows], script)
+                        )
+    finally:
+        for proc in procs.values():
+            stop(proc)
+    return results
+
+
+def report(results: Results, args: argparse.Namespace) -> None:
     print(
         f"\n### ratchet serve vs mlflow models serve ({args.workers} worker(s) each, "
         f"{args.reps} x {args.seconds} s per cell, medians; ratchet --batch-wait-ms "

@@ -34,6 +34,20 @@ def pin_numeric_kernels() -> None:
         os.environ.setdefault(name, value)
 
 
+def pin_threads(n_threads: int) -> None:
+    """Limit OpenMP and BLAS pools to ``n_threads`` for the rest of this process and its
+    children: through the environment, which every thread's pool reads when the libraries
+    start (set it before they load), and for the pools already loaded in this thread.
+
+    A long-running process that predicts a few rows at a time (``ratchet serve``) wants this
+    for good: OpenMP's limit set by a call holds only for the calling thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    os.environ.update({name: str(n_threads) for name in _THREAD_VARIABLES})
+    threadpool_limits(limits=n_threads)
+
+
 @contextlib.contextmanager
 def limited_threads(n_threads: int) -> Iterator[None]:
     """Limit OpenMP and BLAS pools (already loaded, or loaded later) to ``n_threads``."""

@@ -85,6 +85,14 @@ from mlratchet.cli.render import echo_json, note
     show_default=True,
     help="Rows in one gathered model call, at most.",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Compute threads (OpenMP, BLAS) the model uses in each worker process; scale with "
+    "--workers instead: many threads per small request cost latency.",
+)
 @click.option("--remote", default=None, help="The DVC remote to fetch the model from.")
 @click.option(
     "--check",
@@ -112,6 +120,7 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
     rotate_seconds: float,
     batch_wait_ms: float,
     max_batch_rows: int,
+    threads: int,
     remote: str | None,
     check: bool,
     manifest: bool,
@@ -145,6 +154,7 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
         rotate_seconds=rotate_seconds,
         batch_wait_ms=batch_wait_ms,
         max_batch_rows=max_batch_rows,
+        threads=threads,
     )
     if manifest:
         from mlratchet.serve.manifest import manifest as build_manifest

@@ -34,6 +34,10 @@ def manifest(options: ServeOptions, image: str = IMAGE) -> str:
         args.append(options.reference)
     args += ["--host", "0.0.0.0", "--port", str(options.port)]  # noqa: S104 - in a pod
     args += ["--workers", str(options.workers), "--max-body-bytes", str(options.max_body_bytes)]
+    args += ["--threads", str(options.threads)]
+    if options.batch_wait_ms > 0:
+        args += ["--batch-wait-ms", f"{options.batch_wait_ms:g}"]
+        args += ["--max-batch-rows", str(options.max_batch_rows)]
     if options.contract:
         args += ["--contract", options.contract]
     if options.log_dir:

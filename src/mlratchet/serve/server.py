@@ -45,10 +45,18 @@ class ServeOptions:
     graceful_seconds: float = 30.0
     batch_wait_ms: float = 0.0
     max_batch_rows: int = 256
+    threads: int = 1  # compute threads of the model in each worker process
 
 
 def load(options: ServeOptions) -> LoadedModel:
-    """The model the options name, verified and loaded (exit 3, 5 or 2 if it may not be)."""
+    """The model the options name, verified and loaded (exit 3, 5 or 2 if it may not be), in
+    a process whose numeric kernels and compute threads are pinned first (before the model's
+    libraries load): the kernels as the stages pin them, so a served score is the offline
+    score's bits on any CPU; ``options.threads`` threads, for this process and its workers."""
+    from mlratchet.runtime import pin_numeric_kernels, pin_threads
+
+    pin_numeric_kernels()
+    pin_threads(options.threads)
     from mlratchet.serve.loading import load as load_model
 
     contract = Path(options.contract) if options.contract else None
