@@ -469,3 +469,125 @@ def test_a_busy_port_is_exit_4(wine: Project) -> None:
         port = str(other.getsockname()[1])
         out = ratchet(wine.dvc_root, "serve", "wine-model#staging", "--port", port, expect=4)
     assert f"127.0.0.1:{port} is in use" in out.stderr
+
+
+def metric(text: str, series: str) -> float:
+    """The value of ``series`` (``name{labels}``, or a bare name) in exposition text, or 0."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def wait_for(server: Server, path: str, done: Any, seconds: float = 60) -> httpx.Response:
+    """GET ``path`` until ``done(response)`` holds (at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    with server.client() as client:
+        while True:
+            answer = client.get(path)
+            if done(answer) or time.monotonic() > deadline:
+                return answer
+            time.sleep(0.2)
+
+
+def train_and_promote(origin: Project, n_estimators: int) -> str:
+    """A new model trained, committed and promoted to staging through the real CLI; its md5."""
+    from mlratchet.dvclock import load_lock, outputs
+
+    (origin.dvc_root / "params.yaml").write_text(sp.params_yaml(n_estimators), encoding="utf-8")
+    sp.reproduce(origin, f"{n_estimators} trees")
+    md5 = outputs(load_lock(origin.dvc_root))["models/model.skops"].md5
+    assert md5 is not None
+    return md5
+
+
+def promote(origin: Project) -> None:
+    """``ratchet promote wine-model --to staging`` at HEAD (forced past the metric gates)."""
+    ratchet(
+        origin.dvc_root, "promote", "wine-model", "--to", "staging", "--force", "--reason", "test"
+    )
+
+
+def test_follow_swaps_in_a_promoted_version_and_refuses_a_forged_one(
+    wine: Project, tmp_path: Path
+) -> None:
+    """--follow fetches the new tags, swaps in the promoted version with no failed request;
+    a version whose bytes are forged is refused and counted while the old one serves on."""
+    import threading
+
+    from helpers import run
+    from mlratchet.dvclock import cache_path, load_lock, outputs
+
+    origin = sp.copy(wine, tmp_path / "origin")
+    serving = tmp_path / "serving"
+    run(["git", "clone", "-q", str(origin.git_root), str(serving)], tmp_path)
+    # Absolute: DVC resolves a committed relative remote inside the revision's tree when it
+    # fetches for a revision (verify), where it does not exist.
+    dvc(serving, "remote", "modify", "--local", "local", "url", str(origin.remote))
+    server = start(serving, "wine-model#staging", "--follow", "--follow-interval", "0.5")
+    body = split(rows(wine, 3))
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        with server.client() as client:
+            while not stop.is_set():
+                try:
+                    statuses.append(client.post("/invocations", json=body).status_code)
+                except httpx.HTTPError:
+                    statuses.append(-1)
+
+    client_loop = threading.Thread(target=loop)
+    client_loop.start()
+    try:
+        md5 = train_and_promote(origin, 40)
+        promote(origin)
+        version = wait_for(server, "/version", lambda a: a.json()["version"] == "v0.0.2").json()
+        assert version["version"] == "v0.0.2", version
+        assert version["model_md5"] == md5
+        with server.client() as client:
+            answer = client.post("/invocations", json=split(rows(wine)))
+            assert answer.json()["predictions"] == offline(origin, rows(wine))
+            text = client.get("/metrics").text
+        assert metric(text, "ratchet_follow_swaps_total") == 1
+        assert 'ratchet_model_info{name="wine-model",version="v0.0.2"' in text
+
+        forged = train_and_promote(origin, 50)
+        entry = outputs(load_lock(origin.dvc_root))["models/model.skops"]
+        cached = cache_path(serving, entry)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(b"forged model bytes")
+        promote(origin)
+        failures = 'ratchet_follow_failures_total{reason="integrity"}'
+        text = wait_for(server, "/metrics", lambda a: metric(a.text, failures) > 0).text
+        assert metric(text, failures) == 1
+        assert forged != md5
+        with server.client() as client:
+            assert client.get("/version").json()["version"] == "v0.0.2"
+            time.sleep(1.5)  # more looks at the registry: the refused version is not retried
+            assert metric(client.get("/metrics").text, failures) == 1
+    finally:
+        stop.set()
+        client_loop.join()
+        code, err = server.stop()
+    assert code == 0, err
+    assert statuses and set(statuses) == {200}, sorted(set(statuses))
+    assert "follow: wine-model#staging now serves v0.0.2" in err
+    assert "hashes to" in err and "(integrity); still serving v0.0.2" in err
+
+
+def test_follow_needs_a_stage_and_a_known_remote(wine: Project) -> None:
+    """--follow with a fixed version, or with a remote the clone lacks: exit 2, one line."""
+    out = ratchet(wine.dvc_root, "serve", "wine-model@v0.0.1", "--follow", "--check", expect=2)
+    assert "--follow watches a stage" in out.stderr
+    out = ratchet(
+        wine.dvc_root,
+        "serve",
+        "wine-model#staging",
+        "--follow",
+        "--follow-remote",
+        "nowhere",
+        "--check",
+        expect=2,
+    )
+    assert "--follow-remote nowhere: no such git remote" in out.stderr
