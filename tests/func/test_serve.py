@@ -591,3 +591,13 @@ def test_follow_needs_a_stage_and_a_known_remote(wine: Project) -> None:
         expect=2,
     )
     assert "--follow-remote nowhere: no such git remote" in out.stderr
+
+
+def test_mlflow_scoring_client_works_unchanged(wine: Project, wine_server: Server) -> None:
+    """MLflow's own ScoringServerClient (in MLflow's venv) gets the offline scores from us."""
+    from mlflowserver import score_with_mlflow
+
+    frame = rows(wine, 6)
+    port = int(wine_server.url.rsplit(":", 1)[1])
+    answers = score_with_mlflow("127.0.0.1", port, list(frame.columns), frame.values.tolist())
+    assert answers == [offline(wine, frame)] * 3
