@@ -601,3 +601,33 @@ def test_mlflow_scoring_client_works_unchanged(wine: Project, wine_server: Serve
     port = int(wine_server.url.rsplit(":", 1)[1])
     answers = score_with_mlflow("127.0.0.1", port, list(frame.columns), frame.values.tolist())
     assert answers == [offline(wine, frame)] * 3
+
+
+def test_follow_fetches_new_tags_and_never_moves_one(wine: Project, tmp_path: Path) -> None:
+    """The follower fetches the remote's new registry tags; a remote tag that names another
+    object than the local one of the same name is reported (registry) and the local one kept."""
+    from helpers import git, run
+    from mlratchet.serve.follow import Failure, Follower, FollowSettings, follow_remote
+
+    origin = sp.copy(wine, tmp_path / "origin")
+    serving = tmp_path / "serving"
+    run(["git", "clone", "-q", str(origin.git_root), str(serving)], tmp_path)
+    assert follow_remote(serving, None) == "origin"
+    assert follow_remote(origin.git_root, None) is None  # no remote: the local tags
+
+    def tag(repo: Path, name: str, rev: str = "HEAD") -> str:
+        git(repo, "tag", "-a", name, rev, "-m", f"Registering artifact {name}")
+        return git(repo, "rev-parse", f"refs/tags/{name}")
+
+    new = tag(origin.git_root, "wine-model@v0.0.7")
+    theirs = tag(origin.git_root, "wine-model@v0.0.8")
+    ours = tag(serving, "wine-model@v0.0.8", "HEAD~1")  # same name, another commit
+    tag(origin.git_root, "other-model@v0.0.1")  # another artifact's: not fetched
+    settings = FollowSettings(str(serving), "wine-model#staging", remote="origin")
+    follower = Follower(settings, lambda: pytest.fail("unused"), print, lambda *a: None)
+    problems = follower.fetch()
+    assert [p.reason for p in problems] == ["registry"]
+    assert isinstance(problems[0], Failure) and "wine-model@v0.0.8" in problems[0].message
+    assert git(serving, "rev-parse", "refs/tags/wine-model@v0.0.7") == new
+    assert git(serving, "rev-parse", "refs/tags/wine-model@v0.0.8") == ours != theirs
+    assert "other-model@v0.0.1" not in git(serving, "tag", "--list")
