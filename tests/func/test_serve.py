@@ -631,3 +631,48 @@ def test_follow_fetches_new_tags_and_never_moves_one(wine: Project, tmp_path: Pa
     assert git(serving, "rev-parse", "refs/tags/wine-model@v0.0.7") == new
     assert git(serving, "rev-parse", "refs/tags/wine-model@v0.0.8") == ours != theirs
     assert "other-model@v0.0.1" not in git(serving, "tag", "--list")
+
+
+def test_follow_without_a_remote_picks_up_a_local_promotion(wine: Project, tmp_path: Path) -> None:
+    """No git remote: the local tags are followed, so a `ratchet promote` here is served."""
+    project = sp.copy(wine, tmp_path)
+    server = start(project.dvc_root, "--follow", "--follow-interval", "0.3", "wine-model#staging")
+    try:
+        md5 = train_and_promote(project, 35)
+        promote(project)
+        version = wait_for(server, "/version", lambda a: a.json()["version"] == "v0.0.2").json()
+    finally:
+        code, err = server.stop()
+    assert (version["version"], version["model_md5"]) == ("v0.0.2", md5)
+    assert code == 0, err
+    assert "following wine-model#staging" in err
+
+
+def test_smoke_check_refuses_non_finite_scores(wine: Project) -> None:
+    """The smoke check scores training rows; a model giving NaN or the wrong shape fails it."""
+    import dataclasses
+
+    import numpy as np
+
+    from mlratchet.serve.follow import SMOKE_ROWS, smoke
+    from mlratchet.serve.loading import load
+
+    loaded = load(wine.dvc_root, "wine-model#staging")
+    assert smoke(wine.dvc_root, loaded) is None
+
+    class Broken:
+        inputs = loaded.view.inputs
+
+        def __init__(self, scores: Any) -> None:
+            self.scores = scores
+
+        def features(self, frame: Any) -> Any:
+            return frame
+
+        def score(self, frame: Any) -> tuple[Any, Any]:
+            return self.scores(len(frame)), None
+
+    nan = dataclasses.replace(loaded, view=Broken(lambda n: np.full(n, np.nan)))
+    assert smoke(wine.dvc_root, nan) == f"{SMOKE_ROWS} of {SMOKE_ROWS} sample scores are not finite"
+    short = dataclasses.replace(loaded, view=Broken(lambda n: np.zeros(n - 1)))
+    assert "gave scores of shape" in str(smoke(wine.dvc_root, short))
