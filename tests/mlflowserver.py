@@ -173,3 +173,46 @@ def mlflow_server(workdir: Path, exe: Path) -> Iterator[MlflowServer]:
                 break
             except subprocess.TimeoutExpired:
                 continue
+
+
+#: Scores a frame (JSON ``{"columns", "data"}`` on stdin) with MLflow's own scoring client
+#: against the server at argv[1]:argv[2], as a frame, as a frame with params, and as an
+#: array of rows in the columns' order; prints the three prediction lists as JSON. (A dict of
+#: arrays would be MLflow's ``inputs`` format, but 3.17's client cannot send a dict.)
+_SCORE = """
+import json, sys
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+given = json.load(sys.stdin)
+frame = pd.DataFrame(given["data"], columns=given["columns"])
+client = ScoringServerClient(sys.argv[1], int(sys.argv[2]))
+client.wait_server_ready(timeout=30)
+answers = [
+    client.invoke(frame),
+    client.invoke(frame, params={"ignored": 1}),
+    client.invoke(frame.to_numpy()),
+]
+print(json.dumps([
+    np.asarray(a.get_predictions(predictions_format="ndarray")).ravel().tolist()
+    for a in answers
+]))
+"""
+
+
+def score_with_mlflow(host: str, port: int, columns: list[str], data: list[list[Any]]) -> Any:
+    """The predictions MLflow's ``ScoringServerClient`` gets from a scoring server (see
+    ``_SCORE``), run in MLflow's venv (skipped or failed as :func:`require_mlflow` says)."""
+    python = require_mlflow().parent / "python"
+    proc = subprocess.run(
+        [str(python), "-c", _SCORE, host, str(port)],
+        input=json.dumps({"columns": columns, "data": data}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=_env(),
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"MLflow's scoring client failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

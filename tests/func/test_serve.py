@@ -469,3 +469,210 @@ def test_a_busy_port_is_exit_4(wine: Project) -> None:
         port = str(other.getsockname()[1])
         out = ratchet(wine.dvc_root, "serve", "wine-model#staging", "--port", port, expect=4)
     assert f"127.0.0.1:{port} is in use" in out.stderr
+
+
+def metric(text: str, series: str) -> float:
+    """The value of ``series`` (``name{labels}``, or a bare name) in exposition text, or 0."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def wait_for(server: Server, path: str, done: Any, seconds: float = 60) -> httpx.Response:
+    """GET ``path`` until ``done(response)`` holds (at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    with server.client() as client:
+        while True:
+            answer = client.get(path)
+            if done(answer) or time.monotonic() > deadline:
+                return answer
+            time.sleep(0.2)
+
+
+def train_and_promote(origin: Project, n_estimators: int) -> str:
+    """A new model trained, committed and promoted to staging through the real CLI; its md5."""
+    from mlratchet.dvclock import load_lock, outputs
+
+    (origin.dvc_root / "params.yaml").write_text(sp.params_yaml(n_estimators), encoding="utf-8")
+    sp.reproduce(origin, f"{n_estimators} trees")
+    md5 = outputs(load_lock(origin.dvc_root))["models/model.skops"].md5
+    assert md5 is not None
+    return md5
+
+
+def promote(origin: Project) -> None:
+    """``ratchet promote wine-model --to staging`` at HEAD (forced past the metric gates)."""
+    ratchet(
+        origin.dvc_root, "promote", "wine-model", "--to", "staging", "--force", "--reason", "test"
+    )
+
+
+def test_follow_swaps_in_a_promoted_version_and_refuses_a_forged_one(
+    wine: Project, tmp_path: Path
+) -> None:
+    """--follow fetches the new tags, swaps in the promoted version with no failed request;
+    a version whose bytes are forged is refused and counted while the old one serves on."""
+    import threading
+
+    from helpers import run
+    from mlratchet.dvclock import cache_path, load_lock, outputs
+
+    origin = sp.copy(wine, tmp_path / "origin")
+    serving = tmp_path / "serving"
+    run(["git", "clone", "-q", str(origin.git_root), str(serving)], tmp_path)
+    # Absolute: DVC resolves a committed relative remote inside the revision's tree when it
+    # fetches for a revision (verify), where it does not exist.
+    dvc(serving, "remote", "modify", "--local", "local", "url", str(origin.remote))
+    server = start(serving, "wine-model#staging", "--follow", "--follow-interval", "0.5")
+    body = split(rows(wine, 3))
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        with server.client() as client:
+            while not stop.is_set():
+                try:
+                    statuses.append(client.post("/invocations", json=body).status_code)
+                except httpx.HTTPError:
+                    statuses.append(-1)
+
+    client_loop = threading.Thread(target=loop)
+    client_loop.start()
+    try:
+        md5 = train_and_promote(origin, 40)
+        promote(origin)
+        version = wait_for(server, "/version", lambda a: a.json()["version"] == "v0.0.2").json()
+        assert version["version"] == "v0.0.2", version
+        assert version["model_md5"] == md5
+        with server.client() as client:
+            answer = client.post("/invocations", json=split(rows(wine)))
+            assert answer.json()["predictions"] == offline(origin, rows(wine))
+            text = client.get("/metrics").text
+        assert metric(text, "ratchet_follow_swaps_total") == 1
+        assert 'ratchet_model_info{name="wine-model",version="v0.0.2"' in text
+
+        forged = train_and_promote(origin, 50)
+        entry = outputs(load_lock(origin.dvc_root))["models/model.skops"]
+        cached = cache_path(serving, entry)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(b"forged model bytes")
+        promote(origin)
+        failures = 'ratchet_follow_failures_total{reason="integrity"}'
+        text = wait_for(server, "/metrics", lambda a: metric(a.text, failures) > 0).text
+        assert metric(text, failures) == 1
+        assert forged != md5
+        with server.client() as client:
+            assert client.get("/version").json()["version"] == "v0.0.2"
+            time.sleep(1.5)  # more looks at the registry: the refused version is not retried
+            assert metric(client.get("/metrics").text, failures) == 1
+    finally:
+        stop.set()
+        client_loop.join()
+        code, err = server.stop()
+    assert code == 0, err
+    assert statuses and set(statuses) == {200}, sorted(set(statuses))
+    assert "follow: wine-model#staging now serves v0.0.2" in err
+    assert "hashes to" in err and "(integrity); still serving v0.0.2" in err
+
+
+def test_follow_needs_a_stage_and_a_known_remote(wine: Project) -> None:
+    """--follow with a fixed version, or with a remote the clone lacks: exit 2, one line."""
+    out = ratchet(wine.dvc_root, "serve", "wine-model@v0.0.1", "--follow", "--check", expect=2)
+    assert "--follow watches a stage" in out.stderr
+    out = ratchet(
+        wine.dvc_root,
+        "serve",
+        "wine-model#staging",
+        "--follow",
+        "--follow-remote",
+        "nowhere",
+        "--check",
+        expect=2,
+    )
+    assert "--follow-remote nowhere: no such git remote" in out.stderr
+
+
+def test_mlflow_scoring_client_works_unchanged(wine: Project, wine_server: Server) -> None:
+    """MLflow's own ScoringServerClient (in MLflow's venv) gets the offline scores from us."""
+    from mlflowserver import score_with_mlflow
+
+    frame = rows(wine, 6)
+    port = int(wine_server.url.rsplit(":", 1)[1])
+    answers = score_with_mlflow("127.0.0.1", port, list(frame.columns), frame.values.tolist())
+    assert answers == [offline(wine, frame)] * 3
+
+
+def test_follow_fetches_new_tags_and_never_moves_one(wine: Project, tmp_path: Path) -> None:
+    """The follower fetches the remote's new registry tags; a remote tag that names another
+    object than the local one of the same name is reported (registry) and the local one kept."""
+    from helpers import git, run
+    from mlratchet.serve.follow import Failure, Follower, FollowSettings, follow_remote
+
+    origin = sp.copy(wine, tmp_path / "origin")
+    serving = tmp_path / "serving"
+    run(["git", "clone", "-q", str(origin.git_root), str(serving)], tmp_path)
+    assert follow_remote(serving, None) == "origin"
+    assert follow_remote(origin.git_root, None) is None  # no remote: the local tags
+
+    def tag(repo: Path, name: str, rev: str = "HEAD") -> str:
+        git(repo, "tag", "-a", name, rev, "-m", f"Registering artifact {name}")
+        return git(repo, "rev-parse", f"refs/tags/{name}")
+
+    new = tag(origin.git_root, "wine-model@v0.0.7")
+    theirs = tag(origin.git_root, "wine-model@v0.0.8")
+    ours = tag(serving, "wine-model@v0.0.8", "HEAD~1")  # same name, another commit
+    tag(origin.git_root, "other-model@v0.0.1")  # another artifact's: not fetched
+    settings = FollowSettings(str(serving), "wine-model#staging", remote="origin")
+    follower = Follower(settings, lambda: pytest.fail("unused"), print, lambda *a: None)
+    problems = follower.fetch()
+    assert [p.reason for p in problems] == ["registry"]
+    assert isinstance(problems[0], Failure) and "wine-model@v0.0.8" in problems[0].message
+    assert git(serving, "rev-parse", "refs/tags/wine-model@v0.0.7") == new
+    assert git(serving, "rev-parse", "refs/tags/wine-model@v0.0.8") == ours != theirs
+    assert "other-model@v0.0.1" not in git(serving, "tag", "--list")
+
+
+def test_follow_without_a_remote_picks_up_a_local_promotion(wine: Project, tmp_path: Path) -> None:
+    """No git remote: the local tags are followed, so a `ratchet promote` here is served."""
+    project = sp.copy(wine, tmp_path)
+    server = start(project.dvc_root, "--follow", "--follow-interval", "0.3", "wine-model#staging")
+    try:
+        md5 = train_and_promote(project, 35)
+        promote(project)
+        version = wait_for(server, "/version", lambda a: a.json()["version"] == "v0.0.2").json()
+    finally:
+        code, err = server.stop()
+    assert (version["version"], version["model_md5"]) == ("v0.0.2", md5)
+    assert code == 0, err
+    assert "following wine-model#staging" in err
+
+
+def test_smoke_check_refuses_non_finite_scores(wine: Project) -> None:
+    """The smoke check scores training rows; a model giving NaN or the wrong shape fails it."""
+    import dataclasses
+
+    import numpy as np
+
+    from mlratchet.serve.follow import SMOKE_ROWS, smoke
+    from mlratchet.serve.loading import load
+
+    loaded = load(wine.dvc_root, "wine-model#staging")
+    assert smoke(wine.dvc_root, loaded) is None
+
+    class Broken:
+        inputs = loaded.view.inputs
+
+        def __init__(self, scores: Any) -> None:
+            self.scores = scores
+
+        def features(self, frame: Any) -> Any:
+            return frame
+
+        def score(self, frame: Any) -> tuple[Any, Any]:
+            return self.scores(len(frame)), None
+
+    nan = dataclasses.replace(loaded, view=Broken(lambda n: np.full(n, np.nan)))
+    assert smoke(wine.dvc_root, nan) == f"{SMOKE_ROWS} of {SMOKE_ROWS} sample scores are not finite"
+    short = dataclasses.replace(loaded, view=Broken(lambda n: np.zeros(n - 1)))
+    assert "gave scores of shape" in str(smoke(wine.dvc_root, short))

@@ -95,6 +95,25 @@ from mlratchet.cli.render import echo_json, note
 )
 @click.option("--remote", default=None, help="The DVC remote to fetch the model from.")
 @click.option(
+    "--follow",
+    is_flag=True,
+    help="Watch the stage (REF must be NAME#STAGE) and swap in each newly promoted version "
+    "once verified and smoke-checked; a refused one leaves the old serving.",
+)
+@click.option(
+    "--follow-interval",
+    type=click.FloatRange(0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds between two looks at the registry (--follow).",
+)
+@click.option(
+    "--follow-remote",
+    default=None,
+    help="The git remote whose new tags --follow fetches [default: origin if it exists, "
+    "else the local tags only].",
+)
+@click.option(
     "--check",
     is_flag=True,
     help="Verify and load the model, print what would be served, and exit.",
@@ -122,6 +141,9 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
     max_batch_rows: int,
     threads: int,
     remote: str | None,
+    follow: bool,
+    follow_interval: float,
+    follow_remote: str | None,
     check: bool,
     manifest: bool,
     repo: Path,
@@ -133,7 +155,8 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
     ratchet.yaml]. The model starts only if its bytes match dvc.lock and the promotion's
     model card (exit 3), its types are trusted (exit 5) and its stage's tags are consistent
     (exit 3). Requests are checked before the model (422 lists every failure). SIGTERM drains
-    the requests in flight and flushes the log. See docs/serving.md.
+    the requests in flight and flushes the log. --follow swaps in the stage's newly promoted
+    versions. See docs/serving.md.
     """
     from mlratchet.serve.server import ServeOptions, load
     from mlratchet.serve.server import serve as run_server
@@ -155,6 +178,9 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
         batch_wait_ms=batch_wait_ms,
         max_batch_rows=max_batch_rows,
         threads=threads,
+        follow=follow,
+        follow_interval=follow_interval,
+        follow_remote=follow_remote,
     )
     if manifest:
         from mlratchet.serve.manifest import manifest as build_manifest
@@ -171,10 +197,11 @@ def serve(  # noqa: PLR0917 - Click passes each option as an argument
             f"md5 {info['model_md5']} checked, {len(info['inputs'])} inputs"
         )
         return 0
+    following = f", following {info['reference']}" if follow else ""
     note(
         f"serving {info['name']} {info['version']} ({info['commit'][:7]}, md5 "
         f"{info['model_md5']}) on http://{host}:{port} ({workers} worker"
-        f"{'s' if workers > 1 else ''}); SIGTERM or Ctrl-C stops it"
+        f"{'s' if workers > 1 else ''}){following}; SIGTERM or Ctrl-C stops it"
     )
     run_server(options, loaded)
     note("stopped")

@@ -76,6 +76,7 @@ from mlratchet.registry.tags import (
     parse_tag_name,
     registration_message,
     registration_tag,
+    remote_tags,
     tagger_ident,
 )
 from mlratchet.reproduce.lockcheck import require_lock
@@ -270,15 +271,13 @@ def _wait_for_clock(root: Path, state: RegistryState, artifact: str) -> tuple[st
 
 
 def _check_remote(root: Path, remote: str, artifact: str, state: RegistryState) -> None:
-    proc = run(root, "ls-remote", "--tags", "--refs", remote, check=False)
-    if proc.returncode != 0:
-        lines = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise PushFailedError(f"cannot list tags of {remote}: {lines[-1] if lines else 'failed'}")
+    try:
+        listed = remote_tags(root, remote)
+    except BadInputError as exc:
+        raise PushFailedError(str(exc)) from None
     local = {t.name: t.object for t in state.artifact_tags(artifact)}
     unseen = []
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        sha, _, ref = line.partition("\t")
-        name = ref.removeprefix(TAGS_PREFIX)
+    for name, sha in listed.items():
         parsed = parse_tag_name(name)
         if parsed and parsed.artifact == artifact and local.get(name) != sha:
             unseen.append(name)

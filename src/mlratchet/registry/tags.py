@@ -310,3 +310,32 @@ def delete_own_tag(repo: Path | str, tag: CreatedTag) -> bool:
         return False
     proc = run(repo, "update-ref", "-d", f"{TAGS_PREFIX}{tag.name}", tag.object, check=False)
     return proc.returncode == 0
+
+
+def remote_tags(repo: Path | str, remote: str) -> dict[str, str]:
+    """Every tag of ``remote`` (``git ls-remote --tags --refs``): name -> the object it names.
+
+    An annotated tag names its tag object, as :attr:`~mlratchet.registry.state.TagRecord.object`
+    does locally, so the two compare directly. A remote that cannot be listed is bad input
+    (exit 2) with git's last line.
+    """
+    proc = run(repo, "ls-remote", "--tags", "--refs", remote, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise BadInputError(f"cannot list tags of {remote}: {lines[-1] if lines else 'failed'}")
+    found = {}
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        sha, _, ref = line.partition("\t")
+        found[ref.removeprefix(TAGS_PREFIX)] = sha
+    return found
+
+
+def fetch_new_tags(repo: Path | str, remote: str, names: list[str]) -> None:
+    """Fetch ``names`` from ``remote`` as new local tags, never moving one that exists.
+
+    The refspecs have no ``+``: git refuses to clobber an existing tag (then this raises
+    :class:`~mlratchet.gitio.GitError`), so a local tag is never moved nor deleted.
+    """
+    if names:
+        refspecs = [f"{TAGS_PREFIX}{n}:{TAGS_PREFIX}{n}" for n in names]
+        run(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)

@@ -3,6 +3,7 @@
 - :mod:`~mlratchet.serve.loading`: the model's bytes checked against the registry's record,
   its types against the allow-list, its inputs and their types (the serving contract);
 - :mod:`~mlratchet.serve.holder`: the one object that holds the model being served;
+- :mod:`~mlratchet.serve.follow`: ``--follow``, a newly promoted version verified and swapped in;
 - :mod:`~mlratchet.serve.payload`: request bodies (MLflow's and KServe's formats, CSV) to rows;
 - :mod:`~mlratchet.serve.inputs`: rows checked before the model, every failure in one answer;
 - :mod:`~mlratchet.serve.exposition`: the service's counters in Prometheus' text format;

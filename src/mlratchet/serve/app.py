@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from mlratchet.contracts import Failure
     from mlratchet.serve.batching import Batcher
     from mlratchet.serve.exposition import Metrics
+    from mlratchet.serve.follow import Follower, FollowSettings
     from mlratchet.serve.loading import LoadedModel
     from mlratchet.serve.predlog import LogSettings, PredictionLog
 
@@ -68,6 +69,7 @@ class AppSettings:
     log: LogSettings | None = None
     batch_wait_seconds: float = 0.0  # > 0: adaptive batching (mlratchet.serve.batching)
     max_batch_rows: int = 256
+    follow: FollowSettings | None = None  # --follow: swap in the stage's new versions
 
 
 #: A status and its JSON body.
@@ -125,20 +127,24 @@ class Service:
         info = loaded.info()
         self.settings = settings
         self.holder: Holder[LoadedModel] = Holder(loaded)
-        self.metrics: Metrics = Metrics(
-            {
-                "name": info["name"],
-                "version": info["version"],
-                "stage": info["stage"] or "",
-                "commit": info["commit"],
-                "model_md5": info["model_md5"],
-            }
-        )
+        self.metrics: Metrics = Metrics(_model_labels(loaded))
         self.log: PredictionLog | None = None
         if settings.log is not None:
             from mlratchet.serve.predlog import PredictionLog
 
             self.log = PredictionLog(settings.log, info["version"], info["model_md5"])
+
+    def swap(self, new: LoadedModel) -> None:
+        """Serve ``new`` from the next request on (requests in flight keep the old one)."""
+        self.holder.swap(new)
+        self.metrics.set_model(_model_labels(new))
+
+    def count(self, name: str, reason: str | None) -> None:
+        """Add one to counter ``name`` (with its ``reason`` label, if any)."""
+        if reason is None:
+            self.metrics.inc(name)
+        else:
+            self.metrics.inc(name, reason=reason)
 
     def check(self, body: bytes, content_type: str, kserve: bool) -> Answer | Accepted:
         """Read and check a request body (in a worker thread): its rows, or the error answer."""
@@ -182,8 +188,23 @@ class Service:
         self.metrics.inc("ratchet_rows_predicted_total", len(values))
         self.metrics.inc("ratchet_prediction_nonfinite_total", values.count(None))
         if self.log is not None:
-            self.log.append(accepted.table, scores, accepted.when)
+            found = accepted.loaded.verified
+            self.log.append(
+                accepted.table, scores, accepted.when, version=found.version, md5=found.md5
+            )
         return 200, {"predictions": values}
+
+
+def _model_labels(loaded: LoadedModel) -> dict[str, str]:
+    """The labels of ``ratchet_model_info``: the model served."""
+    found = loaded.verified
+    return {
+        "name": found.artifact,
+        "version": found.version,
+        "stage": found.stage or "",
+        "commit": found.commit,
+        "model_md5": found.md5,
+    }
 
 
 def _model_error(exc: Exception) -> Answer:
@@ -204,6 +225,16 @@ class Endpoints:
                 service.score,
                 wait_seconds=service.settings.batch_wait_seconds,
                 max_rows=service.settings.max_batch_rows,
+            )
+        self.follower: Follower | None = None
+        if service.settings.follow is not None:
+            from mlratchet.serve.follow import Follower
+
+            self.follower = Follower(
+                service.settings.follow,
+                lambda: service.holder.current,
+                service.swap,
+                service.count,
             )
 
     async def predict(self, body: bytes, content_type: str, kserve: bool) -> Answer:
@@ -287,7 +318,8 @@ class Endpoints:
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        """Start the log's timer and the batcher; stop them (flushing) after the drain."""
+        """Start the log's timer, the batcher and the follower; stop them (flushing) after
+        the drain."""
         from starlette.concurrency import run_in_threadpool
 
         log = self.service.log
@@ -295,9 +327,13 @@ class Endpoints:
             log.start()
         if self.batcher is not None:
             self.batcher.start()
+        if self.follower is not None:
+            self.follower.start()
         try:
             yield
         finally:  # after uvicorn has drained the requests in flight
+            if self.follower is not None:
+                await run_in_threadpool(self.follower.stop)
             if self.batcher is not None:
                 await self.batcher.stop()
             if log is not None:

@@ -3,9 +3,9 @@
 Written directly (the format is a few lines of text per metric), so serving needs no client
 library. Every series carries the model served as labels of ``ratchet_model_info``; requests
 and errors are counted by endpoint and status code, latency in a histogram by endpoint, rows
-predicted, missing and +-inf values in inputs and in predictions, and contract violations by
-column and rule. Each worker process counts its own requests (scrape each, or run one worker
-per pod and scale pods).
+predicted, missing and +-inf values in inputs and in predictions, contract violations by
+column and rule, and (``--follow``) versions swapped in and refused, by reason. Each worker
+process counts its own requests (scrape each, or run one worker per pod and scale pods).
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ class Metrics:
             with self._lock:
                 self.counters[name][tuple(labels.items())] += value
 
+    def set_model(self, model: Mapping[str, str]) -> None:
+        """The model now served (``ratchet_model_info``'s labels)."""
+        with self._lock:
+            self.model = tuple(model.items())
+
     def request(self, endpoint: str, code: int, seconds: float) -> None:
         """One request answered: counted, timed, and counted as an error from 400 up."""
         key = (("endpoint", endpoint),)
@@ -69,12 +74,12 @@ class Metrics:
 
     def render(self) -> str:
         """The exposition text."""
-        lines = [
-            "# HELP ratchet_model_info The model served (its registry version and md5).",
-            "# TYPE ratchet_model_info gauge",
-            f"ratchet_model_info{_labels(self.model)} 1",
-        ]
         with self._lock:
+            lines = [
+                "# HELP ratchet_model_info The model served (its registry version and md5).",
+                "# TYPE ratchet_model_info gauge",
+                f"ratchet_model_info{_labels(self.model)} 1",
+            ]
             for name, help_text in HELP.items():
                 series = self.counters.get(name, {})
                 lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
@@ -105,4 +110,7 @@ HELP = {
     "ratchet_input_infinite_total": "+-inf input values received.",
     "ratchet_prediction_nonfinite_total": "Predictions that were NaN or +-inf.",
     "ratchet_contract_violations_total": "Input rows failing a rule, by column and rule.",
+    "ratchet_follow_swaps_total": "Newly promoted versions swapped in (--follow).",
+    "ratchet_follow_failures_total": "New versions or registry states refused, by reason "
+    "(--follow): fetch, registry, integrity, untrusted, smoke.",
 }

@@ -95,24 +95,34 @@ def default_reference(repo: Path | str) -> str:
     return f"{names[0]}#{policy.holder_stage(names[0])}"
 
 
-def _training_types(root: Path, commit: str, inputs: tuple[str, ...]) -> tuple[dict[str, Any], str]:
-    """The Arrow types the inputs had in the training rows (``monitor.reference``) at
-    ``commit``, from the DVC cache, re-hashed; ({}, "") when they are not to be had."""
-    import pyarrow.parquet as pq
-
+def training_rows(root: Path, commit: str) -> tuple[Path, str] | None:
+    """The training rows (``monitor.reference`` in ``dvc.lock`` at ``commit``) in the DVC
+    cache, re-hashed, and that file's path; None when they are not to be had."""
     from mlratchet.dvclock import cache_path, load_lock, outputs
     from mlratchet.fsio import md5_file
     from mlratchet.policy import policy_at
 
     reference = policy_at(root, commit)[0].monitor.reference
     if reference is None:
-        return {}, ""
+        return None
     entry = outputs(load_lock(root, commit)).get(reference)
     if entry is None or entry.md5 is None or entry.is_dir:
-        return {}, ""
+        return None
     cached = cache_path(root, entry)
     if not cached.is_file() or md5_file(cached) != entry.md5:
+        return None
+    return cached, reference
+
+
+def _training_types(root: Path, commit: str, inputs: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """The Arrow types the inputs had in the training rows at ``commit``
+    (:func:`training_rows`); ({}, "") when they are not to be had."""
+    import pyarrow.parquet as pq
+
+    found = training_rows(root, commit)
+    if found is None:
         return {}, ""
+    cached, reference = found
     schema = pq.read_schema(cached)
     types = {name: schema.field(name).type for name in inputs if name in schema.names}
     return types, f"{reference} at {commit[:7]} (types)"

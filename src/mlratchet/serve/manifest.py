@@ -42,6 +42,10 @@ def manifest(options: ServeOptions, image: str = IMAGE) -> str:
         args += ["--contract", options.contract]
     if options.log_dir:
         args += ["--log-dir", options.log_dir]
+    if options.follow:
+        args += ["--follow", "--follow-interval", str(options.follow_interval)]
+        if options.follow_remote:
+            args += ["--follow-remote", options.follow_remote]
     command = json.dumps(args)
     grace = int(options.graceful_seconds) + 10
     return f"""\

@@ -66,15 +66,26 @@ class PredictionLog:
         while not self._stop.wait(self.settings.flush_seconds):
             self.flush()
 
-    def append(self, inputs: pa.Table, predictions: np.ndarray, when: datetime.datetime) -> None:
-        """Log one request's rows; write them if ``flush_rows`` are waiting."""
+    def append(
+        self,
+        inputs: pa.Table,
+        predictions: np.ndarray,
+        when: datetime.datetime,
+        *,
+        version: str | None = None,
+        md5: str | None = None,
+    ) -> None:
+        """Log one request's rows (scored by ``version``, ``md5``: by default the log's);
+        write them if ``flush_rows`` are waiting."""
         import pyarrow as pa
 
         rows = inputs.num_rows
+        version = self.version if version is None else version
+        md5 = self.md5 if md5 is None else md5
         table = (
             inputs.append_column("prediction", pa.array(predictions, type=pa.float64()))
-            .append_column("model_version", pa.array([self.version] * rows, type=pa.string()))
-            .append_column("model_md5", pa.array([self.md5] * rows, type=pa.string()))
+            .append_column("model_version", pa.array([version] * rows, type=pa.string()))
+            .append_column("model_md5", pa.array([md5] * rows, type=pa.string()))
             .append_column(
                 "request_time", pa.array([when] * rows, type=pa.timestamp("us", tz="UTC"))
             )

@@ -5,7 +5,9 @@ before anything listens), then runs uvicorn. On SIGTERM or SIGINT uvicorn stops 
 connections, lets the requests in flight finish (up to ``graceful_seconds``), then runs the
 application's shutdown, which flushes the prediction log. With ``workers > 1`` uvicorn starts
 that many processes, each of which loads and verifies the model itself
-(:func:`worker_app`, given the options in an environment variable).
+(:func:`worker_app`, given the options in an environment variable). With ``follow`` each
+process also follows the stage on its own (:mod:`mlratchet.serve.follow`), its swaps and
+failures logged on stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from mlratchet.serve.follow import FollowSettings
     from mlratchet.serve.loading import LoadedModel
 
 #: The environment variable that hands the options to worker processes.
@@ -46,23 +49,64 @@ class ServeOptions:
     batch_wait_ms: float = 0.0
     max_batch_rows: int = 256
     threads: int = 1  # compute threads of the model in each worker process
+    follow: bool = False
+    follow_interval: float = 30.0
+    follow_remote: str | None = None  # a git remote; None: origin if it exists, else local
 
 
 def load(options: ServeOptions) -> LoadedModel:
     """The model the options name, verified and loaded (exit 3, 5 or 2 if it may not be), in
     a process whose numeric kernels and compute threads are pinned first (before the model's
     libraries load): the kernels as the stages pin them, so a served score is the offline
-    score's bits on any CPU; ``options.threads`` threads, for this process and its workers."""
+    score's bits on any CPU; ``options.threads`` threads, for this process and its workers.
+
+    With ``follow``, the reference must name a stage and the remote must exist (exit 2),
+    checked before the model is loaded.
+    """
     from mlratchet.runtime import pin_numeric_kernels, pin_threads
 
     pin_numeric_kernels()
     pin_threads(options.threads)
     from mlratchet.serve.loading import load as load_model
 
+    follow_settings(options)
     contract = Path(options.contract) if options.contract else None
     return load_model(
         options.repo, options.reference, contract_path=contract, remote=options.remote
     )
+
+
+def follow_settings(options: ServeOptions, reference: str | None = None) -> FollowSettings | None:
+    """What ``--follow`` watches (None without it); bad input (exit 2) if it cannot."""
+    if not options.follow:
+        return None
+    from mlratchet.serve.follow import FollowSettings, follow_remote, followable
+    from mlratchet.serve.loading import default_reference
+
+    text = reference or options.reference or default_reference(options.repo)
+    return FollowSettings(
+        repo=options.repo,
+        reference=followable(text),
+        interval=options.follow_interval,
+        remote=follow_remote(options.repo, options.follow_remote),
+        contract=options.contract,
+        dvc_remote=options.remote,
+    )
+
+
+def log_to_stderr() -> None:
+    """Send the service's own log lines (``mlratchet.serve.*``: follow's swaps and
+    failures) to stderr, one line each."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("mlratchet.serve")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ratchet serve: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def build_app(options: ServeOptions, loaded: LoadedModel) -> Starlette:
@@ -84,6 +128,7 @@ def build_app(options: ServeOptions, loaded: LoadedModel) -> Starlette:
         log=log,
         batch_wait_seconds=options.batch_wait_ms / 1000,
         max_batch_rows=options.max_batch_rows,
+        follow=follow_settings(options, loaded.reference),
     )
     return create_app(loaded, settings)
 
@@ -91,6 +136,7 @@ def build_app(options: ServeOptions, loaded: LoadedModel) -> Starlette:
 def worker_app() -> Starlette:
     """The application of one worker process (uvicorn's factory, ``workers > 1``)."""
     options = ServeOptions(**json.loads(os.environ[OPTIONS_ENV]))
+    log_to_stderr()
     return build_app(options, load(options))
 
 
@@ -130,6 +176,7 @@ def serve(options: ServeOptions, loaded: LoadedModel) -> None:
     import signal
 
     check_port(options.host, options.port)
+    log_to_stderr()
     previous = signal.signal(signal.SIGTERM, _drained)
     try:
         _run(options, loaded)
