@@ -53,8 +53,13 @@ def _fetch(repo: Path, path: str, commit: str, remote: str | None, cached: Path)
     from dvc.repo import Repo
 
     from mlratchet.integrity import unreachable_remote
+    from mlratchet.reproduce.sandbox import user_dvc_config
 
-    with Repo(str(repo)) as dvc_repo:
+    # The remotes as the work tree's config has them, local paths made absolute: fetching at
+    # another revision, DVC would resolve a relative remote path (``url = ../remote``) inside
+    # that revision's git tree, where it names nothing, and report the model missing.
+    remotes = {"remote": user_dvc_config(repo).get("remote") or {}}
+    with Repo(str(repo), config=remotes) as dvc_repo:
         with contextlib.suppress(DvcException):
             dvc_repo.fetch(targets=[path], revs=[commit], remote=remote, workspace=False)
         return None if cached.is_file() else unreachable_remote(dvc_repo, remote)
