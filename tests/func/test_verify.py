@@ -120,6 +120,25 @@ def test_deterministic_pipeline_verifies_and_touches_nothing(clean: Path) -> Non
     assert record["ok"] is True and record["rev"] == head and record["lock_md5"] == lock_md5
 
 
+def test_unchanged_stages_are_proven_by_the_earlier_verify(clean: Path) -> None:
+    """A commit changing only the last stage's command re-runs that stage alone; the others are
+    proven by the first commit's verify (named in the report); --full re-runs them all."""
+    first = verify(clean)
+    assert first.ok and first.proven == () and set(first.proofs) == {"make", "tree", "report"}
+    yaml = (clean / "dvc.yaml").read_text().replace("write('{}')", "write('{ }')")
+    head = commit_run(clean, {"dvc.yaml": yaml}, "report changed")
+    report = verify(clean)
+    assert report.ok and report.sha == head
+    runs = {check.stage: check for check in report.stages}
+    assert runs["report"].run is not None and runs["report"].proven_by is None
+    for name in ("make", "tree"):
+        assert runs[name].run is None and runs[name].proven_by is not None
+        assert runs[name].proven_by.rev == first.sha
+        assert runs[name].proven_by.verified_at == first.verified_at
+    full = verify(clean, full=True)
+    assert full.ok and full.proven == () and all(c.run is not None for c in full.stages)
+
+
 def test_nondeterministic_stage_is_caught_and_named(clean: Path) -> None:
     """A stage writing the time and a random number: exit 1, the stage and output named."""
     yaml = (clean / "dvc.yaml").read_text() + CLOCK_STAGE
