@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -144,18 +144,24 @@ def _read(stage_proof: Any) -> tuple[str, Mapping[str, Any], ProvenBy] | None:
     return key, outs, by
 
 
+def index_of(recorded: Iterable[Any]) -> ProofIndex:
+    """An index of recorded proofs (anything that is not a proof is left out)."""
+    found: dict[str, list[tuple[Mapping[str, Any], ProvenBy]]] = {}
+    for stage_proof in recorded:
+        read = _read(stage_proof)
+        if read is not None:
+            key, outs, by = read
+            found.setdefault(key, []).append((outs, by))
+    return ProofIndex({key: tuple(items) for key, items in found.items()})
+
+
 def load_index(git_root: Path | str, note_key: str = "verify") -> ProofIndex:
     """Every proof in the verify notes of the repository (one ``git notes list``, one batch)."""
     from mlratchet import notes
 
-    found: dict[str, list[tuple[Mapping[str, Any], ProvenBy]]] = {}
+    recorded = []
     for value in notes.read_key(git_root, note_key).values():
-        recorded = value.get("proofs") if isinstance(value, dict) else None
-        if not isinstance(recorded, dict):
-            continue
-        for stage_proof in recorded.values():
-            read = _read(stage_proof)
-            if read is not None:
-                key, outs, by = read
-                found.setdefault(key, []).append((outs, by))
-    return ProofIndex({key: tuple(items) for key, items in found.items()})
+        proofs = value.get("proofs") if isinstance(value, dict) else None
+        if isinstance(proofs, dict):
+            recorded += list(proofs.values())
+    return index_of(recorded)

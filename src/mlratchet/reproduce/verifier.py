@@ -16,12 +16,18 @@ Order of work, cheapest refusal first:
 3. inputs the pipeline does not produce (``dvc add``-ed data, imports, frozen stages' outputs)
    are fetched read-only from the user's DVC cache, else from the DVC remote, and re-hashed
    (integrity on read);
-4. the run: DVC, forced, ``--no-commit`` (hashes, no copies into the throwaway cache);
-5. each output re-hashed with :func:`mlratchet.integrity.check_entry` against the commit's
+4. proofs by record (:mod:`mlratchet.reproduce.proofs`; not with ``full``): a stage an
+   earlier verify re-ran with the same command, dependency hashes, params, environment and
+   output hashes is proven by that record; its outputs are copied from the user's DVC cache
+   (else pulled from the remote) and re-hashed, and it is not run;
+5. the run of the other stages: DVC, forced, ``--no-commit`` (hashes, no copies into the
+   throwaway cache);
+6. each output re-hashed with :func:`mlratchet.integrity.check_entry` against the commit's
    record: identical, differs (both hashes) or missing.
 
 The verdict goes into the commit's git note (key ``verify``), with ``ok``, ``rev`` (full sha)
-and ``lock_md5`` (md5 of the ``dvc.lock`` verified), so promotion can require it.
+and ``lock_md5`` (md5 of the ``dvc.lock`` verified), so promotion can require it, and
+``proofs``: what this verify proved, per stage, for later verifies to reuse.
 """
 
 from __future__ import annotations
@@ -347,17 +353,28 @@ def _inputs(repo: Any) -> list[Any]:
     return found
 
 
-def _pull(repo: Any, targets: Sequence[str], remotes: Sequence[str]) -> None:
+def _pull(
+    repo: Any, targets: Sequence[str], remotes: Sequence[str], *, stages: bool = False
+) -> None:
     """Check ``targets`` out into the sandbox from the first of ``remotes`` that holds each.
 
+    ``targets`` are output paths, or with ``stages``, stage names (all their outputs).
     One ``pull`` per remote; when it fails (one target absent there), one per target, so
     that the others still arrive. What arrives is re-hashed by the caller.
     """
     from dvc.exceptions import DvcException
 
-    root = Path(repo.root_dir)
+    def absent(target: str) -> bool:
+        if not stages:
+            return not (Path(repo.root_dir) / target).exists()
+        return any(
+            not Path(out.fs_path).exists()
+            for stage in repo.stage.collect(target)
+            for out in stage.outs
+        )
+
     for remote in remotes:
-        missing = [t for t in targets if not (root / t).exists()]
+        missing = [t for t in targets if absent(t)]
         if not missing:
             return
         try:
@@ -431,44 +448,62 @@ def _fetch_proven(
     committed: Mapping[str, StageLock],
     candidates: Mapping[str, ProvenBy],
     default_remote: str | None,
+    user_cache: Path | None,
 ) -> tuple[dict[str, ProvenBy], list[str]]:
     """Fetch the outputs of the stages a record proves, and re-hash them against ``dvc.lock``.
 
     A stage whose outputs cannot be found, or whose fetched bytes do not hash to the lock's
     record, is not proven (it is re-run) and a warning says why. Returns the stages proven.
     """
-    from mlratchet.integrity import check_entry
+    import shutil
+
+    from mlratchet.integrity import check_entry, restore_entry
 
     root = Path(repo.root_dir)
-    targets = [
-        entry.path
-        for name in candidates
-        for entry in committed[name].outs
-        if not (root / entry.path).exists()
-    ]
-    if targets:
-        _pull(repo, targets, _remotes(default_remote))
+    problems: dict[str, str] = {}
+
+    def holds(name: str, entry: Entry) -> bool:
+        """Whether the sandbox holds ``entry``'s recorded bytes (re-hashed); else drop them."""
+        path = root / entry.path
+        if not path.exists():
+            problems[name] = f"{entry.path} is neither in your DVC cache nor on the remote"
+            return False
+        mismatch = check_entry(root, entry)
+        if mismatch is None:
+            return True
+        problems[name] = (
+            f"{entry.path} was fetched but hashes to {mismatch.actual}, not "
+            f"{mismatch.expected} as dvc.lock records (a corrupted cache object?)"
+        )
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        return False
+
+    # The user's cache first, copied directly (a DVC pull costs seconds of pipeline loading);
+    # what it lacks or holds corrupted, DVC pulls by stage from the remote.
+    pending: dict[str, list[Entry]] = {}
+    for name in candidates:
+        for entry in committed[name].outs:
+            if (root / entry.path).exists():  # git holds it (cache: false)
+                ok = holds(name, entry)
+            else:
+                ok = user_cache is not None and restore_entry(user_cache, root, entry)
+                ok = ok and holds(name, entry)
+            if not ok:
+                pending.setdefault(name, []).append(entry)
+    if pending:
+        _pull(repo, sorted(pending), _remotes(default_remote), stages=True)
     proven: dict[str, ProvenBy] = {}
     warnings: list[str] = []
     for name, by in candidates.items():
-        problem = None
-        for entry in committed[name].outs:
-            if not (root / entry.path).exists():
-                problem = f"{entry.path} is neither in your DVC cache nor on the remote"
-                break
-            mismatch = check_entry(root, entry)
-            if mismatch is not None:
-                problem = (
-                    f"{entry.path} was fetched but hashes to {mismatch.actual}, not "
-                    f"{mismatch.expected} as dvc.lock records (a corrupted cache object?)"
-                )
-                break
-        if problem is None:
+        if all(holds(name, entry) for entry in pending.get(name, ())):
             proven[name] = by
         else:
             warnings.append(
                 f"stage '{name}' is proven by the verify of {by.rev[:7]} ({by.verified_at}) "
-                f"but re-run: {problem}"
+                f"but re-run: {problems[name]}"
             )
     return proven, warnings
 
@@ -694,7 +729,8 @@ def _check_in(
     from mlratchet.reproduce.environment import cpu_signature
 
     user_config = sb.user_dvc_config(dvc_root)
-    sb.configure_dvc(box, user_config, sb.user_cache_dir(dvc_root, user_config))
+    user_cache = sb.user_cache_dir(dvc_root, user_config)
+    sb.configure_dvc(box, user_config, user_cache)
     env = {"PYTHONPATH": sb.python_path(git_root, box), "DVC_NO_ANALYTICS": "1"}
     remote = (user_config.get("core") or {}).get("remote")
     proven: dict[str, ProvenBy] = {}
@@ -718,7 +754,9 @@ def _check_in(
                         and name in envs
                         and (by := index.find(committed[name], envs[name], cpu)) is not None
                     }
-                    proven, warnings = _fetch_proven(sandbox_repo, committed, candidates, remote)
+                    proven, warnings = _fetch_proven(
+                        sandbox_repo, committed, candidates, remote, user_cache
+                    )
         except DvcException as exc:
             raise BadInputError(f"at the commit verified, {translate_dvc_error(exc)}") from exc
         to_run = [
