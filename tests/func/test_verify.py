@@ -484,6 +484,38 @@ def test_jobs_runs_independent_stages_at_the_same_time(tmp_repo: Path, tmp_path:
     assert a_start < b_end and b_start < a_end, spans
 
 
+def test_jobs_runs_only_unproven_stages_and_proves_a_downstream_with_same_inputs(
+    tmp_repo: Path,
+) -> None:
+    """--jobs 2 after a refactor of two parallel stages' script (same outputs): base is proven,
+    left and right re-run as their own DVC processes, and join, whose inputs are byte-identical,
+    is proven by the first verify."""
+    stage = "import sys\nname = sys.argv[1]\nopen(name + '.txt', 'w').write(name)\n"
+    yaml = "stages:\n  base:\n    cmd: python -c \"open('base.txt','w').write('b')\"\n"
+    yaml += "    outs: [base.txt]\n"
+    yaml += "".join(
+        f"  {n}:\n    cmd: python stage.py {n}\n    deps: [stage.py, base.txt]\n"
+        f"    outs: [{n}.txt]\n"
+        for n in ("left", "right")
+    )
+    yaml += (
+        "  join:\n    cmd: python -c \"open('join.txt','w').write(open('left.txt').read()"
+        "+open('right.txt').read())\"\n    deps: [left.txt, right.txt]\n    outs: [join.txt]\n"
+    )
+    first_sha = commit_run(tmp_repo, {"stage.py": stage, "dvc.yaml": yaml}, "diamond")
+    first = verify(tmp_repo, jobs=2)
+    assert first.ok and first.proven == ()
+    commit_run(tmp_repo, {"stage.py": "# refactored\n" + stage}, "refactor")
+    report = verify(tmp_repo, jobs=2)
+    assert report.ok, report
+    by_name = {check.stage: check for check in report.stages}
+    assert {n for n, c in by_name.items() if c.proven_by is not None} == {"base", "join"}
+    assert by_name["join"].proven_by is not None and by_name["join"].proven_by.rev == first_sha
+    assert all(
+        by_name[n].run is not None and by_name[n].run.status == "ran" for n in ("left", "right")
+    )
+
+
 def test_abandoned_sandbox_is_swept(clean: Path) -> None:
     """A sandbox left by a killed ratchet (dead owner pid) is removed by the next verify."""
     stale = Path(tempfile.mkdtemp(prefix=PREFIX))
