@@ -130,10 +130,13 @@ def cache_path(repo: Path | str, entry: Entry) -> Path:
     """Where the local DVC cache keeps the object for ``entry`` (it may not be there)."""
     if not entry.md5:
         raise BadInputError(f"{entry.path}: dvc.lock records no hash for it")
-    digest = entry.md5
-    base = cache_dir(repo)
-    if entry.hash_name == "md5":
-        base = base / "files" / "md5"
+    return object_path(cache_dir(repo), entry.md5, entry.hash_name)
+
+
+def object_path(cache: Path, digest: str, hash_name: str = "md5") -> Path:
+    """Where the DVC cache directory ``cache`` keeps the object ``digest`` (DVC 3 objects live
+    under ``files/md5``, DVC 2 objects, ``md5-dos2unix``, at the top)."""
+    base = cache / "files" / "md5" if hash_name == "md5" else cache
     return base / digest[:2] / digest[2:]
 
 

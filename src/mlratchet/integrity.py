@@ -325,6 +325,42 @@ def verify_output(repo: Path | str, path: str, rev: str | None = None) -> Verifi
     return VerifiedOutput(entry.path, entry.md5, cached, in_workspace=False)
 
 
+def restore_entry(cache: Path, root: Path | str, entry: Entry) -> bool:
+    """Copy ``entry``'s bytes from the DVC cache directory ``cache`` (read only) to
+    ``root / entry.path``: a file, or a directory by its ``.dir`` manifest. False, with
+    nothing left behind, when the cache lacks an object. Nothing is trusted here: the caller
+    re-hashes what was copied (:func:`check_entry`).
+    """
+    import shutil
+
+    from mlratchet.dvclock import object_path
+
+    if not entry.md5:
+        return False
+    dest = Path(root) / entry.path
+    source = object_path(cache, entry.md5, entry.hash_name)
+    try:
+        if not entry.is_dir:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
+            return True
+        listing = json.loads(source.read_text(encoding="utf-8"))
+        for item in listing:
+            relpath = Path(str(item["relpath"]))
+            if relpath.is_absolute() or ".." in relpath.parts:
+                raise ValueError(f"{relpath}: outside the directory")
+            target = dest / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(object_path(cache, str(item["md5"]), entry.hash_name), target)
+    except (OSError, ValueError, KeyError, TypeError):
+        if dest.is_dir():
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            dest.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def unreachable_remote(dvc_repo: Any, remote: str | None = None) -> str | None:
     """Why the DVC remote ``remote`` (the default one when None) cannot be reached, or None when
     it answers; a fetch that brought nothing then says "unreachable", not "not on the remote".

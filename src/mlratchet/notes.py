@@ -164,6 +164,32 @@ def annotated(repo: Path | str) -> frozenset[str]:
     return frozenset(line.split()[1] for line in proc.stdout.decode().splitlines() if " " in line)
 
 
+def read_key(repo: Path | str, key: str) -> dict[str, Any]:
+    """``key``'s value in every note that has one, commit -> value.
+
+    One ``git notes list`` and one ``git cat-file --batch``, whatever the number of notes. A
+    note that does not parse is skipped here (it is evidence of nothing; :func:`check` and
+    :func:`read` report it).
+    """
+    proc = run(repo, "notes", "--ref", NOTES_REF, "list", check=False)
+    if proc.returncode != 0:
+        return {}
+    pairs = [line.split() for line in proc.stdout.decode().splitlines() if " " in line]
+    found: dict[str, Any] = {}
+    with BlobReader(repo) as reader:
+        for blob, commit in pairs:
+            data = reader.read_object(blob) or b""
+            if key.encode() not in data:
+                continue
+            try:
+                value = fold(parse(commit, data.decode("utf-8"))).get(key)
+            except (IntegrityError, UnicodeDecodeError):
+                continue
+            if value is not None:
+                found[commit] = value
+    return found
+
+
 def update(repo: Path | str, commit: str, key: str, value: Any) -> dict[str, Any]:
     """Set ``key`` in the note on ``commit`` (other keys kept); return the whole record.
 

@@ -120,6 +120,25 @@ def test_deterministic_pipeline_verifies_and_touches_nothing(clean: Path) -> Non
     assert record["ok"] is True and record["rev"] == head and record["lock_md5"] == lock_md5
 
 
+def test_unchanged_stages_are_proven_by_the_earlier_verify(clean: Path) -> None:
+    """A commit changing only the last stage's command re-runs that stage alone; the others are
+    proven by the first commit's verify (named in the report); --full re-runs them all."""
+    first = verify(clean)
+    assert first.ok and first.proven == () and set(first.proofs) == {"make", "tree", "report"}
+    yaml = (clean / "dvc.yaml").read_text().replace("write('{}')", "write('{ }')")
+    head = commit_run(clean, {"dvc.yaml": yaml}, "report changed")
+    report = verify(clean)
+    assert report.ok and report.sha == head
+    runs = {check.stage: check for check in report.stages}
+    assert runs["report"].run is not None and runs["report"].proven_by is None
+    for name in ("make", "tree"):
+        assert runs[name].run is None and runs[name].proven_by is not None
+        assert runs[name].proven_by.rev == first.sha
+        assert runs[name].proven_by.verified_at == first.verified_at
+    full = verify(clean, full=True)
+    assert full.ok and full.proven == () and all(c.run is not None for c in full.stages)
+
+
 def test_nondeterministic_stage_is_caught_and_named(clean: Path) -> None:
     """A stage writing the time and a random number: exit 1, the stage and output named."""
     yaml = (clean / "dvc.yaml").read_text() + CLOCK_STAGE
@@ -463,6 +482,38 @@ def test_jobs_runs_independent_stages_at_the_same_time(tmp_repo: Path, tmp_path:
         spans[name] = (float(start), float(end))
     (a_start, a_end), (b_start, b_end) = spans["left"], spans["right"]
     assert a_start < b_end and b_start < a_end, spans
+
+
+def test_jobs_runs_only_unproven_stages_and_proves_a_downstream_with_same_inputs(
+    tmp_repo: Path,
+) -> None:
+    """--jobs 2 after a refactor of two parallel stages' script (same outputs): base is proven,
+    left and right re-run as their own DVC processes, and join, whose inputs are byte-identical,
+    is proven by the first verify."""
+    stage = "import sys\nname = sys.argv[1]\nopen(name + '.txt', 'w').write(name)\n"
+    yaml = "stages:\n  base:\n    cmd: python -c \"open('base.txt','w').write('b')\"\n"
+    yaml += "    outs: [base.txt]\n"
+    yaml += "".join(
+        f"  {n}:\n    cmd: python stage.py {n}\n    deps: [stage.py, base.txt]\n"
+        f"    outs: [{n}.txt]\n"
+        for n in ("left", "right")
+    )
+    yaml += (
+        "  join:\n    cmd: python -c \"open('join.txt','w').write(open('left.txt').read()"
+        "+open('right.txt').read())\"\n    deps: [left.txt, right.txt]\n    outs: [join.txt]\n"
+    )
+    first_sha = commit_run(tmp_repo, {"stage.py": stage, "dvc.yaml": yaml}, "diamond")
+    first = verify(tmp_repo, jobs=2)
+    assert first.ok and first.proven == ()
+    commit_run(tmp_repo, {"stage.py": "# refactored\n" + stage}, "refactor")
+    report = verify(tmp_repo, jobs=2)
+    assert report.ok, report
+    by_name = {check.stage: check for check in report.stages}
+    assert {n for n, c in by_name.items() if c.proven_by is not None} == {"base", "join"}
+    assert by_name["join"].proven_by is not None and by_name["join"].proven_by.rev == first_sha
+    assert all(
+        by_name[n].run is not None and by_name[n].run.status == "ran" for n in ("left", "right")
+    )
 
 
 def test_abandoned_sandbox_is_swept(clean: Path) -> None:

@@ -11,24 +11,33 @@ from mlratchet.cli.options import option_json, option_md, option_repo
 from mlratchet.cli.render import echo_json, fail, note
 
 if TYPE_CHECKING:
-    from mlratchet.reproduce.verifier import VerifyReport
+    from mlratchet.reproduce.verifier import StageCheck, VerifyReport
 
 
 def _markdown(report: VerifyReport) -> str:
     lines = [
         f"**ratchet verify {report.sha[:7]}**: {report.verdict}",
         "",
-        "| stage | status | output | dvc.lock md5 | re-run md5 |",
-        "|---|---|---|---|---|",
+        "| stage | status | output | dvc.lock md5 | re-run md5 | how |",
+        "|---|---|---|---|---|---|",
     ]
     for check in report.stages:
         for out in check.outputs:
             lines.append(
                 f"| {check.stage} | {out.status} | {out.path} | {out.expected or '-'} "
-                f"| {out.actual or '-'} |"
+                f"| {out.actual or '-'} | {_how(check)} |"
             )
     lines += [f"- stale: {problem}" for problem in report.stale]
+    lines += [f"- warning: {warning}" for warning in report.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _how(check: StageCheck) -> str:
+    """How a stage was proven: re-run here, or by an earlier verify's record (sha, when)."""
+    by = check.proven_by
+    if by is None:
+        return "re-run" if check.run is not None else "not run"
+    return f"proven by the verify of {by.rev[:7]} ({by.verified_at})"
 
 
 def _print_table(report: VerifyReport) -> None:
@@ -41,6 +50,7 @@ def _print_table(report: VerifyReport) -> None:
         Column("CPU", right=True),
         Column("peak RSS", right=True),
         Column("outputs"),
+        Column("how"),
     )
     styles = {"identical": "green", "differs": "red", "missing": "red"}
     rows = []
@@ -58,6 +68,7 @@ def _print_table(report: VerifyReport) -> None:
                 Cell(seconds(run.cpu_s if run else None)),
                 Cell(mib(run.peak_rss_mib if run else None)),
                 Cell(detail),
+                Cell(_how(check)),
             ]
         )
     print_table(f"ratchet verify {report.sha[:7]}", columns, rows)
@@ -95,16 +106,27 @@ def _explain(report: VerifyReport) -> None:
     help="Run up to N independent stages at once (a single-chain pipeline runs one by one).",
 )
 @click.option("--keep", is_flag=True, help="Keep the temporary checkout and print where it is.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-run every stage, even those an earlier verify's record proves.",
+)
 @option_repo
 @option_json
 @option_md
-def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md: bool) -> int:
+def verify(
+    *, rev: str, jobs: int, keep: bool, full: bool, repo: Path, as_json: bool, as_md: bool
+) -> int:
     """Prove that a commit's pipeline reproduces its dvc.lock bit for bit.
 
-    Re-runs every stage of the commit from scratch in a temporary clone (its own empty DVC
-    cache, no run-cache) and compares each output's md5 with the commit's dvc.lock. Your
-    work tree, index, DVC cache and branches are not touched. The verdict is stored in the
-    git note refs/notes/mlratchet of the commit (key `verify`).
+    Re-runs the stages of the commit from scratch in a temporary clone (its own empty DVC
+    cache, no run-cache) and compares each output's md5 with the commit's dvc.lock. A stage
+    whose command, dependency hashes, params and environment (Python, packages, platform,
+    CPU) are those of a stage an earlier verify re-ran with the same outputs, on any commit,
+    is proven by that record: its outputs are fetched and re-hashed, not re-made (--full
+    re-runs it). Your work tree, index, DVC cache and branches are not touched. The verdict,
+    and what it proved per stage, is stored in the git note refs/notes/mlratchet of the
+    commit (key `verify`).
 
     Exit 0: every output identical. 1: an output differs or is missing (the stage and the
     output are named). 2: unknown revision, or no dvc.lock at it. 3: the committed dvc.lock
@@ -114,7 +136,7 @@ def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md:
     from mlratchet.reproduce import verify as run_verify
 
     with StageDisplay("verify") as display:
-        report = run_verify(repo, rev, jobs=jobs, keep=keep, on_event=display)
+        report = run_verify(repo, rev, jobs=jobs, keep=keep, full=full, on_event=display)
     if as_json:
         echo_json(report.to_json())
     elif as_md:
@@ -123,6 +145,8 @@ def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md:
         _print_table(report)
     if report.workdir:
         note(f"kept the temporary checkout: {report.workdir}")
+    for warning in report.warnings:
+        fail(f"warning: {warning}")
     if report.note_error:
         fail(f"warning: the verdict was not stored in the git note: {report.note_error}")
     if report.verdict == "stale":
@@ -136,5 +160,10 @@ def verify(*, rev: str, jobs: int, keep: bool, repo: Path, as_json: bool, as_md:
     if not report.ok:
         _explain(report)
         return 1
-    note(f"{report.sha[:7]}: every output of dvc.lock reproduced bit for bit")
+    proven = len(report.proven)
+    how = f" ({len(report.stages) - proven} stages re-run, {proven} proven by record)"
+    note(
+        f"{report.sha[:7]}: every output of dvc.lock reproduced bit for bit"
+        + (how if proven else "")
+    )
     return 0

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -428,12 +428,14 @@ def _dvc_error_text(exc: BaseException) -> str:
     return messages[-1] if messages else type(exc).__name__
 
 
-def _stage_cmd(stage: Any) -> str:
+def stage_cmd(stage: Any) -> str:
+    """A DVC stage's command as one string (a list of commands, one per line)."""
     cmd = stage.cmd
     return "\n".join(cmd) if isinstance(cmd, list) else str(cmd or "")
 
 
-def _stage_deps(stage: Any) -> tuple[str, ...]:
+def stage_deps(stage: Any) -> tuple[str, ...]:
+    """A DVC stage's dependency paths, relative to its DVC root (params files too)."""
     root = stage.repo.root_dir
     return tuple(os.path.relpath(dep.fs_path, root) for dep in stage.deps)
 
@@ -446,13 +448,18 @@ class _Driver:
     left half-written (DVC writes it in place).
     """
 
-    def __init__(self, session: Session, interrupts: Sequence[int] = ()) -> None:
+    def __init__(
+        self, session: Session, interrupts: Sequence[int] = (), skip: Collection[str] = ()
+    ) -> None:
         self.session = session
         self.runs: list[StageRun] = []
         self.interrupts = interrupts  # non-empty once Ctrl-C was seen
+        self.skip = frozenset(skip)  # stages left alone, as if up to date
 
     def __call__(self, stage: Any, **kwargs: Any) -> Any:
         name = stage.addressing
+        if name in self.skip:
+            return None
         self.session.emit(Event("checking", name))
         start = time.perf_counter()
         outs_missing = bool(kwargs.get("pull")) and any(not out.exists for out in stage.outs)
@@ -478,10 +485,10 @@ class _Driver:
                 "failed",
                 time.perf_counter() - start,
                 commands,
-                _stage_cmd(stage),
+                stage_cmd(stage),
                 _dvc_error_text(exc),
                 tail,
-                _stage_deps(stage),
+                stage_deps(stage),
             )
             self._finish(run)
             if run.interrupted or self.interrupts:
@@ -494,7 +501,7 @@ class _Driver:
             status = "ran" if commands or not stage.cmd else "restored"
         seconds = time.perf_counter() - start
         self._finish(
-            StageRun(name, status, seconds, commands, _stage_cmd(stage), deps=_stage_deps(stage))
+            StageRun(name, status, seconds, commands, stage_cmd(stage), deps=stage_deps(stage))
         )
         return result
 
@@ -560,19 +567,22 @@ def run_dvc(
     pull: bool = False,
     no_commit: bool = False,
     run_cache: bool = True,
+    skip: Collection[str] = (),
 ) -> list[StageRun]:
     """``dvc repro [TARGETS] [--force] [--pull] [--no-commit] [--no-run-cache]``, in process.
 
-    Returns every stage DVC looked at, in DVC's order. Before any stage runs,
-    :mod:`mlratchet.reproduce.preflight` refuses unsafe ``${param}`` commands (RefusedError)
-    and missing params keys (BadInputError). A failing stage raises :class:`StageFailedError`
-    (with the runs so far); Ctrl-C raises KeyboardInterrupt; any other DVC error is a
-    :class:`BadInputError` or :class:`ConflictError` (lock held).
+    Returns every stage DVC looked at, in DVC's order, but those named in ``skip``: DVC's
+    step is not called for them (verify's stages proven by record, whose outputs are in
+    place). Before any stage runs, :mod:`mlratchet.reproduce.preflight` refuses unsafe
+    ``${param}`` commands (RefusedError) and missing params keys (BadInputError). A failing
+    stage raises :class:`StageFailedError` (with the runs so far); Ctrl-C raises
+    KeyboardInterrupt; any other DVC error is a :class:`BadInputError` or
+    :class:`ConflictError` (lock held).
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    driver = _Driver(session)
+    driver = _Driver(session, skip=skip)
     try:
         with (
             interrupts_reach_commands(session) as interrupts,

@@ -163,3 +163,30 @@ def stage_environment(root: Path | str, deps: Iterable[str], cmd: str) -> Enviro
         platform=platform.platform(),
         packages=package_versions(imported_modules(sources) | modules),
     )
+
+
+@functools.cache
+def cpu_signature() -> str:
+    """The machine and its CPU's instruction-set extensions: ``x86_64:<sha256 prefix>``.
+
+    Numerical libraries pick code paths by CPU feature (AVX2, AVX-512, NEON...), so the same
+    package versions may write different floats on another CPU. The flags come from
+    ``/proc/cpuinfo`` (``flags`` on x86, ``Features`` on ARM); elsewhere from
+    ``platform.processor()``. Only a digest is kept: the list is long and only equality matters.
+    """
+    import hashlib
+
+    flags = ""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() in ("flags", "features"):
+            flags = " ".join(sorted(set(value.split())))
+            break
+    if not flags:
+        flags = platform.processor()
+    digest = hashlib.sha256(flags.encode("utf-8")).hexdigest()[:16]
+    return f"{platform.machine()}:{digest}"

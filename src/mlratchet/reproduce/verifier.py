@@ -16,12 +16,18 @@ Order of work, cheapest refusal first:
 3. inputs the pipeline does not produce (``dvc add``-ed data, imports, frozen stages' outputs)
    are fetched read-only from the user's DVC cache, else from the DVC remote, and re-hashed
    (integrity on read);
-4. the run: DVC, forced, ``--no-commit`` (hashes, no copies into the throwaway cache);
-5. each output re-hashed with :func:`mlratchet.integrity.check_entry` against the commit's
+4. proofs by record (:mod:`mlratchet.reproduce.proofs`; not with ``full``): a stage an
+   earlier verify re-ran with the same command, dependency hashes, params, environment and
+   output hashes is proven by that record; its outputs are copied from the user's DVC cache
+   (else pulled from the remote) and re-hashed, and it is not run;
+5. the run of the other stages: DVC, forced, ``--no-commit`` (hashes, no copies into the
+   throwaway cache);
+6. each output re-hashed with :func:`mlratchet.integrity.check_entry` against the commit's
    record: identical, differs (both hashes) or missing.
 
 The verdict goes into the commit's git note (key ``verify``), with ``ok``, ``rev`` (full sha)
-and ``lock_md5`` (md5 of the ``dvc.lock`` verified), so promotion can require it.
+and ``lock_md5`` (md5 of the ``dvc.lock`` verified), so promotion can require it, and
+``proofs``: what this verify proved, per stage, for later verifies to reuse.
 """
 
 from __future__ import annotations
@@ -32,8 +38,8 @@ import hashlib
 import os
 import platform
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -48,6 +54,8 @@ from mlratchet.reproduce.engine import (
     run_dvc,
     run_dvc_parallel,
 )
+from mlratchet.reproduce.environment import Environment
+from mlratchet.reproduce.proofs import ProofIndex, ProofJson, ProvenBy, ProvenByJson
 from mlratchet.reproduce.runner import FailureJson, StageJson, failure_json, stage_json
 
 NOTE_KEY = "verify"
@@ -72,6 +80,7 @@ class StageCheckJson(TypedDict):
     outputs: list[OutputJson]
     run: StageJson | None
     failure: FailureJson | None
+    proven_by: ProvenByJson | None  # the earlier verify whose re-run proves it (not re-run)
 
 
 class VerifyJson(TypedDict):
@@ -89,6 +98,9 @@ class VerifyJson(TypedDict):
     workdir: str | None
     verified_at: str
     versions: dict[str, str]
+    full: bool
+    warnings: list[str]
+    proofs: dict[str, ProofJson]
 
 
 @dataclass(frozen=True)
@@ -103,11 +115,17 @@ class OutputCheck:
 
 @dataclass(frozen=True)
 class StageCheck:
-    """One stage: ``identical`` if every output is, else ``differs``, else ``missing``."""
+    """One stage: ``identical`` if every output is, else ``differs``, else ``missing``.
+
+    ``proven_by``: the earlier verify whose re-run of the same command, dependency hashes,
+    params and environment proves this stage (then ``run`` is None: it was not re-run, its
+    outputs were fetched and re-hashed).
+    """
 
     stage: str
     outputs: tuple[OutputCheck, ...]
     run: StageRun | None
+    proven_by: ProvenBy | None = None
 
     @property
     def status(self) -> OutputStatus:
@@ -132,6 +150,15 @@ class VerifyReport:
     jobs: int
     workdir: str | None  # the sandbox, when kept
     note_error: str | None = None  # why the verdict could not be stored in the git note
+    full: bool = False  # every stage re-run, no proof by record used
+    warnings: tuple[str, ...] = ()  # e.g. a proof not used because its outputs were not found
+    proofs: Mapping[str, ProofJson] = field(default_factory=dict)  # what this verify proved
+    verified_at: str = ""
+
+    @property
+    def proven(self) -> tuple[StageCheck, ...]:
+        """The stages proven by an earlier verify's record (not re-run)."""
+        return tuple(check for check in self.stages if check.proven_by is not None)
 
     @property
     def ok(self) -> bool:
@@ -164,6 +191,7 @@ class VerifyReport:
                         if check.run is not None and check.run.status in ("failed", "not-run")
                         else None
                     ),
+                    proven_by=None if check.proven_by is None else check.proven_by.to_json(),
                 )
                 for check in self.stages
             ],
@@ -171,14 +199,21 @@ class VerifyReport:
             seconds=round(self.seconds, 3),
             jobs=self.jobs,
             workdir=self.workdir,
-            verified_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            verified_at=self.verified_at or _now(),
             versions={
                 "mlratchet": __version__,
                 "dvc": str(dvc.__version__),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
             },
+            full=self.full,
+            warnings=list(self.warnings),
+            proofs=dict(self.proofs),
         )
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 # -- stale lock --------------------------------------------------------------------------------
@@ -318,26 +353,53 @@ def _inputs(repo: Any) -> list[Any]:
     return found
 
 
-def fetch_inputs(repo: Any, default_remote: str | None) -> list[str]:
-    """Pull the run's inputs (user's cache first, then the remote); re-hash them. Paths fetched."""
+def _pull(
+    repo: Any, targets: Sequence[str], remotes: Sequence[str], *, stages: bool = False
+) -> None:
+    """Check ``targets`` out into the sandbox from the first of ``remotes`` that holds each.
+
+    ``targets`` are output paths, or with ``stages``, stage names (all their outputs).
+    One ``pull`` per remote; when it fails (one target absent there), one per target, so
+    that the others still arrive. What arrives is re-hashed by the caller.
+    """
     from dvc.exceptions import DvcException
 
-    from mlratchet.integrity import unreachable_remote, verify_entry
+    def absent(target: str) -> bool:
+        if not stages:
+            return not (Path(repo.root_dir) / target).exists()
+        return any(
+            not Path(out.fs_path).exists()
+            for stage in repo.stage.collect(target)
+            for out in stage.outs
+        )
+
+    for remote in remotes:
+        missing = [t for t in targets if absent(t)]
+        if not missing:
+            return
+        try:
+            repo.pull(targets=missing, remote=remote)
+        except DvcException:
+            for target in missing:
+                with contextlib.suppress(DvcException):
+                    repo.pull(targets=[target], remote=remote)
+
+
+def _remotes(default_remote: str | None) -> list[str]:
     from mlratchet.reproduce.sandbox import USER_CACHE_REMOTE
+
+    return [USER_CACHE_REMOTE] + ([default_remote] if default_remote else [])
+
+
+def fetch_inputs(repo: Any, default_remote: str | None) -> list[str]:
+    """Pull the run's inputs (user's cache first, then the remote); re-hash them. Paths fetched."""
+    from mlratchet.integrity import unreachable_remote, verify_entry
 
     outs = _inputs(repo)
     if not outs:
         return []
     targets = [_rel(repo, out.fs_path) for out in outs]
-    remotes = [USER_CACHE_REMOTE] + ([default_remote] if default_remote else [])
-    for remote in remotes:
-        missing = [
-            t for t, out in zip(targets, outs, strict=True) if not Path(out.fs_path).exists()
-        ]
-        if not missing:
-            break
-        with contextlib.suppress(DvcException):
-            repo.pull(targets=missing, remote=remote)
+    _pull(repo, targets, _remotes(default_remote))
     for target, out in zip(targets, outs, strict=True):
         if not Path(out.fs_path).exists():
             problem = unreachable_remote(repo, default_remote) if default_remote else None
@@ -358,6 +420,141 @@ def fetch_inputs(repo: Any, default_remote: str | None) -> list[str]:
                 Entry(target, recorded, None, None, str(out.hash_info.name or "md5")),
             )
     return targets
+
+
+# -- proofs by record --------------------------------------------------------------------------
+
+
+def _environments(repo: Any, committed: Mapping[str, StageLock]) -> dict[str, Environment]:
+    """The environment of each stage of the root ``dvc.lock``, as ``ratchet repro`` records it."""
+    from dvc.stage import PipelineStage
+
+    from mlratchet.reproduce.engine import stage_cmd, stage_deps
+    from mlratchet.reproduce.environment import stage_environment
+
+    envs = {}
+    for stage in repo.index.stages:
+        if (
+            isinstance(stage, PipelineStage)
+            and stage.name in committed
+            and _rel(repo, stage.dvcfile.path) == "dvc.yaml"
+        ):
+            envs[stage.name] = stage_environment(repo.root_dir, stage_deps(stage), stage_cmd(stage))
+    return envs
+
+
+def _fetch_proven(
+    repo: Any,
+    committed: Mapping[str, StageLock],
+    candidates: Mapping[str, ProvenBy],
+    default_remote: str | None,
+    user_cache: Path | None,
+) -> tuple[dict[str, ProvenBy], list[str]]:
+    """Fetch the outputs of the stages a record proves, and re-hash them against ``dvc.lock``.
+
+    A stage whose outputs cannot be found, or whose fetched bytes do not hash to the lock's
+    record, is not proven (it is re-run) and a warning says why. Returns the stages proven.
+    """
+    import shutil
+
+    from mlratchet.integrity import check_entry, restore_entry
+
+    root = Path(repo.root_dir)
+    problems: dict[str, str] = {}
+
+    def holds(name: str, entry: Entry) -> bool:
+        """Whether the sandbox holds ``entry``'s recorded bytes (re-hashed); else drop them."""
+        path = root / entry.path
+        if not path.exists():
+            problems[name] = f"{entry.path} is neither in your DVC cache nor on the remote"
+            return False
+        mismatch = check_entry(root, entry)
+        if mismatch is None:
+            return True
+        problems[name] = (
+            f"{entry.path} was fetched but hashes to {mismatch.actual}, not "
+            f"{mismatch.expected} as dvc.lock records (a corrupted cache object?)"
+        )
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        return False
+
+    # The user's cache first, copied directly (a DVC pull costs seconds of pipeline loading);
+    # what it lacks or holds corrupted, DVC pulls by stage from the remote.
+    pending: dict[str, list[Entry]] = {}
+    for name in candidates:
+        for entry in committed[name].outs:
+            if (root / entry.path).exists():  # git holds it (cache: false)
+                ok = holds(name, entry)
+            else:
+                ok = user_cache is not None and restore_entry(user_cache, root, entry)
+                ok = ok and holds(name, entry)
+            if not ok:
+                pending.setdefault(name, []).append(entry)
+    if pending:
+        _pull(repo, sorted(pending), _remotes(default_remote), stages=True)
+    proven: dict[str, ProvenBy] = {}
+    warnings: list[str] = []
+    for name, by in candidates.items():
+        if all(holds(name, entry) for entry in pending.get(name, ())):
+            proven[name] = by
+        else:
+            warnings.append(
+                f"stage '{name}' is proven by the verify of {by.rev[:7]} ({by.verified_at}) "
+                f"but re-run: {problems[name]}"
+            )
+    return proven, warnings
+
+
+def _producers(committed: Mapping[str, StageLock]) -> dict[str, set[str]]:
+    """Stage -> the stages whose outputs it depends on (by path, a directory either way)."""
+    outs = [(name, out.path) for name, lock in committed.items() for out in lock.outs]
+    found: dict[str, set[str]] = {}
+    for name, lock in committed.items():
+        found[name] = {
+            producer
+            for dep in lock.deps
+            for producer, path in outs
+            if producer != name
+            and (
+                dep.path == path
+                or dep.path.startswith(path + "/")
+                or path.startswith(dep.path + "/")
+            )
+        }
+    return found
+
+
+def record_proofs(
+    committed: Mapping[str, StageLock],
+    checks: Sequence[StageCheck],
+    envs: Mapping[str, Environment],
+    cpu: str,
+    this: ProvenBy,
+) -> dict[str, ProofJson]:
+    """What a verify proved, per stage: a stage re-run (or proven by record) with outputs
+    identical to the lock, whose upstream stages all are identical too (so it ran on the
+    inputs the lock records). A stage re-run here is proven by ``this`` verify."""
+    from mlratchet.reproduce.proofs import proof
+
+    status = {check.stage: check.status for check in checks}
+    upstream = _producers(committed)
+    recorded: dict[str, ProofJson] = {}
+    for check in checks:
+        ran = check.run is not None and check.run.status == "ran"
+        if (
+            check.status != "identical"
+            or check.stage not in committed
+            or check.stage not in envs
+            or not (ran or check.proven_by is not None)
+            or any(status.get(up) != "identical" for up in upstream.get(check.stage, ()))
+        ):
+            continue
+        by = check.proven_by if check.proven_by is not None else this
+        recorded[check.stage] = proof(committed[check.stage], envs[check.stage], cpu, by)
+    return recorded
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -387,15 +584,23 @@ def _is_chain(plan: Sequence[tuple[str, Sequence[str]]]) -> bool:
 
 
 def _compare(
-    root: Path, committed: dict[str, StageLock], runs: dict[str, StageRun]
+    root: Path,
+    committed: dict[str, StageLock],
+    runs: dict[str, StageRun],
+    order: Sequence[str],
+    proven: Mapping[str, ProvenBy],
 ) -> list[StageCheck]:
     from mlratchet.integrity import check_entry
 
     checks = []
-    # The order the pipeline ran in (dvc.lock keeps the order stages were first added).
-    order = [n for n in runs if n in committed] + [n for n in committed if n not in runs]
-    for name in order:
+    # The order the pipeline runs in (dvc.lock keeps the order stages were first added).
+    names = [n for n in order if n in committed] + [n for n in committed if n not in order]
+    for name in names:
         lock = committed[name]
+        if name in proven:  # re-hashed when fetched
+            outputs = [OutputCheck(e.path, "identical", e.md5, e.md5) for e in lock.outs]
+            checks.append(StageCheck(name, tuple(outputs), None, proven[name]))
+            continue
         outputs = []
         for entry in lock.outs:
             if entry.md5 is None or not (root / entry.path).exists():
@@ -410,15 +615,31 @@ def _compare(
     return checks
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    stale: list[str]
+    checks: list[StageCheck] = field(default_factory=list)
+    envs: dict[str, Environment] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 def verify(
     repo: Path | str = ".",
     rev: str = "HEAD",
     *,
     jobs: int = 1,
     keep: bool = False,
+    full: bool = False,
     on_event: OnEvent | None = None,
 ) -> VerifyReport:
-    """Re-run commit ``rev``'s pipeline from scratch in a sandbox; compare with its ``dvc.lock``.
+    """Prove that commit ``rev``'s pipeline reproduces its ``dvc.lock``, in a sandbox.
+
+    A stage whose command, dependency hashes, params and environment are those of a stage an
+    earlier verify re-ran with the same output hashes (on any commit: the ``proofs`` of the
+    verify notes) is proven by that record: its outputs are fetched from the DVC cache or
+    remote and re-hashed, not re-made. Every other stage is re-run from scratch. ``full``
+    re-runs every stage. What this verify proved is stored in the commit's note with the
+    verdict.
 
     Never writes to the user's work tree, index, refs (but the notes ref) or DVC cache.
     ``jobs`` > 1 runs up to that many independent stages at once (a pipeline that is one
@@ -428,7 +649,9 @@ def verify(
     from mlratchet import notes
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import deferred_sigint
+    from mlratchet.reproduce.environment import cpu_signature
     from mlratchet.reproduce.lockcheck import committed_lock, quick_problems
+    from mlratchet.reproduce.proofs import load_index
 
     start = time.perf_counter()
     found = committed_lock(repo, rev, what="verify")
@@ -443,30 +666,39 @@ def verify(
     # outputs edited after the run (a re-run cannot see those: it rewrites the file).
     stale = quick_problems(dvc_root, sha, lock_bytes, rev)
     committed = {} if stale else parse_lock(lock_bytes, f"{lock_path} at {rev}")
-    checks: list[StageCheck] = []
+    outcome = _Outcome(stale)
     workdir: str | None = None
     if not stale:
+        index = None if full else load_index(git_root, NOTE_KEY)
         with sb.checkout(git_root, sha, dvc_rel, keep=keep) as box:
-            stale, checks = _check_in(
-                box, git_root, dvc_root, committed, jobs=jobs, on_event=on_event
+            outcome = _check_in(
+                box, git_root, dvc_root, committed, jobs=jobs, index=index, on_event=on_event
             )
             workdir = str(box.directory) if keep else None
-    if stale:
+    checks = outcome.checks
+    if outcome.stale:
         verdict: Verdict = "stale"
     elif all(check.status == "identical" for check in checks):
         verdict = "reproduced"
     else:
         verdict = "not-reproduced"
+    verified_at = _now()
     report = VerifyReport(
         rev_name=rev,
         sha=sha,
         lock_md5=hashlib.md5(lock_bytes).hexdigest(),  # noqa: S324 - an identity, as in DVC
         verdict=verdict,
         stages=tuple(checks),
-        stale=tuple(stale),
+        stale=tuple(outcome.stale),
         seconds=time.perf_counter() - start,
         jobs=jobs,
         workdir=workdir,
+        full=full,
+        warnings=tuple(outcome.warnings),
+        proofs=record_proofs(
+            committed, checks, outcome.envs, cpu_signature(), ProvenBy(sha, verified_at)
+        ),
+        verified_at=verified_at,
     )
     try:
         with deferred_sigint():
@@ -483,38 +715,70 @@ def _check_in(
     committed: dict[str, StageLock],
     *,
     jobs: int,
+    index: ProofIndex | None,
     on_event: OnEvent | None,
-) -> tuple[list[str], list[StageCheck]]:
-    """In the sandbox: the stale-lock check, the inputs, the run, the comparison."""
+) -> _Outcome:
+    """In the sandbox: the stale-lock check, the inputs, the proofs by record, the run of the
+    other stages, the comparison."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     from mlratchet.reproduce import preflight
     from mlratchet.reproduce import sandbox as sb
     from mlratchet.reproduce.engine import translate_dvc_error
+    from mlratchet.reproduce.environment import cpu_signature
 
     user_config = sb.user_dvc_config(dvc_root)
-    sb.configure_dvc(box, user_config, sb.user_cache_dir(dvc_root, user_config))
+    user_cache = sb.user_cache_dir(dvc_root, user_config)
+    sb.configure_dvc(box, user_config, user_cache)
     env = {"PYTHONPATH": sb.python_path(git_root, box), "DVC_NO_ANALYTICS": "1"}
+    remote = (user_config.get("core") or {}).get("remote")
+    proven: dict[str, ProvenBy] = {}
+    warnings: list[str] = []
     with Session(on_event=on_event, env=env) as session:
         try:
             with contextlib.chdir(box.dvc_root), Repo(str(box.dvc_root)) as sandbox_repo:
                 preflight.check_interpolations(sandbox_repo)
                 stale = find_stale(sandbox_repo, committed)
                 if stale:
-                    return stale, []
-                fetch_inputs(sandbox_repo, (user_config.get("core") or {}).get("remote"))
+                    return _Outcome(stale)
+                fetch_inputs(sandbox_repo, remote)
                 plan = _plan(sandbox_repo)
+                envs = _environments(sandbox_repo, committed)
+                if index:
+                    cpu = cpu_signature()
+                    candidates = {
+                        name: by
+                        for name, _ in plan
+                        if name in committed
+                        and name in envs
+                        and (by := index.find(committed[name], envs[name], cpu)) is not None
+                    }
+                    proven, warnings = _fetch_proven(
+                        sandbox_repo, committed, candidates, remote, user_cache
+                    )
         except DvcException as exc:
             raise BadInputError(f"at the commit verified, {translate_dvc_error(exc)}") from exc
+        to_run = [
+            (name, [u for u in ups if u not in proven]) for name, ups in plan if name not in proven
+        ]
         try:
-            if jobs > 1 and not _is_chain(plan):
+            if not to_run:
+                done: list[StageRun] = []
+            elif jobs > 1 and not _is_chain(to_run):
                 logs = box.directory / "logs"
-                done = run_dvc_parallel(box.dvc_root, plan, session=session, jobs=jobs, logs=logs)
+                done = run_dvc_parallel(box.dvc_root, to_run, session=session, jobs=jobs, logs=logs)
             else:
                 done = run_dvc(
-                    box.dvc_root, session=session, force=True, no_commit=True, run_cache=False
+                    box.dvc_root,
+                    session=session,
+                    force=True,
+                    no_commit=True,
+                    run_cache=False,
+                    skip=proven,
                 )
         except StageFailedError as exc:
             done = list(exc.runs)
-    return [], _compare(box.dvc_root, committed, {run.stage: run for run in done})
+    runs = {run.stage: run for run in done}
+    checks = _compare(box.dvc_root, committed, runs, [name for name, _ in plan], proven)
+    return _Outcome([], checks, envs, warnings)
