@@ -9,7 +9,9 @@ A :class:`Side` takes chunks of columns (Arrow arrays or numpy arrays) and keeps
 - for a categorical column, the count of every category (exact in both modes).
 
 Chunks may come from one in-memory table or from Parquet row groups one at a time: counts do not
-depend on the chunking, so streaming and in-memory runs give the same counts.
+depend on the chunking, so streaming and in-memory runs give the same counts. Two stream-mode
+sides over the same edges merge (:meth:`Side.merge`): a Dask cluster summarises row groups
+apart and the client adds them up (:mod:`mlratchet.monitor.dataset`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class Counts:
     def values(self) -> int:
         """Values a test can use."""
         return self.rows - self.unusable
+
+    def merge(self, other: Counts) -> None:
+        """Add another chunk's counts."""
+        self.rows += other.rows
+        self.null += other.null
+        self.nan += other.nan
+        self.posinf += other.posinf
+        self.neginf += other.neginf
 
     def as_dict(self) -> dict[str, int]:
         """The JSON shape."""
@@ -195,6 +205,16 @@ class NumericColumn:
         self.histogram.add_sorted(ordered)
         self.chart_counts += bin_counts(ordered, self.edges.chart)
 
+    def merge(self, other: NumericColumn | CategoricalColumn) -> None:
+        """Add the summary of other rows (stream mode, over the same edges)."""
+        if not isinstance(other, NumericColumn):
+            raise TypeError("a numeric column merges with a numeric one")  # a bug
+        if self.histogram is None or other.histogram is None or self.chart_counts is None:
+            raise ValueError("only stream-mode columns merge")  # a bug, not user input
+        self.counts.merge(other.counts)
+        self.histogram.merge(other.histogram)
+        self.chart_counts += other.chart_counts
+
     def release(self) -> None:
         """Drop the sorted values (a current batch's are not needed once compared)."""
         self._sorted = None
@@ -241,6 +261,13 @@ class CategoricalColumn:
         self.counts.rows += rows
         self.counts.null += nulls
 
+    def merge(self, other: NumericColumn | CategoricalColumn) -> None:
+        """Add the counts of other rows."""
+        if not isinstance(other, CategoricalColumn):
+            raise TypeError("a categorical column merges with a categorical one")  # a bug
+        self.categories.update(other.categories)
+        self.counts.merge(other.counts)
+
 
 class Side:
     """Every compared column of one side, fed chunk by chunk."""
@@ -271,3 +298,14 @@ class Side:
             self.columns[name].add(chunk[name])
 
         map_threads(add_one, self.columns, threads=None if self.stream else 1)
+
+    def merge(self, other: Side) -> None:
+        """Add the summary of other rows, column by column (stream mode, the same edges).
+
+        Every count adds exactly, so the order of merging does not change them; the moments
+        (mean, variance) are floats: merged in the rows' order, they equal a streamed run's.
+        """
+        if other.kinds != self.kinds:
+            raise ValueError("sides of different columns do not merge")  # a bug
+        for name, column in self.columns.items():
+            column.merge(other.columns[name])

@@ -195,6 +195,10 @@ class Input:
         if self.data is not None:
             yield from self.data.chunks(columns, whole=not stream, dictionary=dictionary)
 
+    def summarise_into(self, side: Side, dictionary: list[str] | None = None) -> None:
+        """Add rows summarised out of this process: none here, where :meth:`chunks` gives
+        every row (a Dask cluster's dataset does: :mod:`mlratchet.monitor.dataset`)."""
+
     def text_columns(self, names: list[str]) -> list[str]:
         """Those of ``names`` that are text (string) columns."""
         import pyarrow as pa
@@ -495,9 +499,11 @@ def _stream_edges(
     return input_edges, score_edges, feature_edges
 
 
-def _reference_input(path: Path | str | None, model: ModelContext | None) -> Input:
+def _reference_input(path: Path | str | Input | None, model: ModelContext | None) -> Input:
     """The reference rows: a file, or the model's training rows (none: BadInputError)."""
-    if path is not None:
+    if isinstance(path, Input):  # already opened (a dataset on a Dask cluster)
+        ref = path
+    elif path is not None:
         ref = _open(Path(path), None, str(path))
     elif model is not None:
         ref = Input(f"{model.reference_path} at {model.label}", table=model.reference)
@@ -513,7 +519,7 @@ def _reference_input(path: Path | str | None, model: ModelContext | None) -> Inp
 def reference(
     *,
     policy: MonitorPolicy,
-    path: Path | str | None = None,
+    path: Path | str | Input | None = None,
     model: ModelContext | None = None,
     columns: list[str] | None = None,
     stream: bool = False,
@@ -556,6 +562,7 @@ def reference(
         inputs.add({n: chunk.table.column(n) for n in kinds})
         if served is not None:
             scores.add({SCORE: served.serve(chunk.table)[1]})
+    ref.summarise_into(inputs, text)
     if ref.rows == 0:  # a CSV file's rows are known once read
         raise ref.no_rows("reference")
     if served is not None:
@@ -656,7 +663,7 @@ def _batch_columns(ref: Reference, cur: Input) -> tuple[dict[str, Kind], list[st
     return kinds, missing, unjudged
 
 
-def check_batch(
+def check_batch(  # noqa: PLR0915 - one over with the cluster's summary (monitor.dataset)
     ref: Reference,
     current: Any,
     *,
@@ -698,6 +705,7 @@ def check_batch(
             cur_scores.add({SCORE: scores})
             cur_features.add({n: features[n].to_numpy() for n in cur_features.kinds})
             count_numeric(labels, 0, predictions)
+    cur.summarise_into(cur_inputs, text)
     if cur.rows == 0:  # a CSV file's rows are known once read
         raise cur.no_rows("batch")
 
@@ -941,12 +949,14 @@ def run(
     model_text: str | None = None,
     columns: list[str] | None = None,
     stream: bool | None = None,
+    scheduler: str | None = None,
 ) -> MonitorResult:
     """``ratchet monitor``: read the policy, contract and model, then :func:`monitor`.
 
     Without ``reference_path``, the model (``model_text``, default ``workspace``) supplies the
     reference: the rows it was trained on. With ``reference_path`` and no ``model_text``, only
-    the data is compared (no model checks).
+    the data is compared (no model checks). With ``scheduler``, both are Parquet datasets whose
+    row groups a Dask cluster summarises (:mod:`mlratchet.monitor.dataset`).
     """
     from mlratchet.contracts import load_contract
     from mlratchet.monitor import model as models
@@ -955,6 +965,17 @@ def run(
     repo = Path(repo)
     whole = policy_at(repo, None, policy_file)[0]
     policy = whole.monitor
+    if scheduler is not None:
+        return _on_cluster(
+            current,
+            scheduler=scheduler,
+            policy=policy,
+            reference_path=reference_path,
+            contract_path=contract_path,
+            model_text=model_text,
+            columns=columns,
+            stream=stream,
+        )
     contract = load_contract(contract_path) if contract_path is not None else None
     if model_text is None and reference_path is None:
         model_text = "workspace"
@@ -968,4 +989,42 @@ def run(
         model=context,
         columns=columns,
         stream=stream,
+    )
+
+
+def _on_cluster(
+    current: Path | str,
+    *,
+    scheduler: str,
+    policy: MonitorPolicy,
+    reference_path: Path | str | None,
+    contract_path: Path | str | None,
+    model_text: str | None,
+    columns: list[str] | None,
+    stream: bool | None,
+) -> MonitorResult:
+    """``--scheduler``: data only, streamed; what a cluster cannot do is bad input (2)."""
+    from mlratchet.monitor.dataset import monitor_on_cluster
+
+    refused = [
+        option
+        for option, given in (
+            ("--model", model_text is not None),
+            ("--contract", contract_path is not None),
+            ("--in-memory", stream is False),
+        )
+        if given
+    ]
+    if refused:
+        raise BadInputError(
+            f"--scheduler compares data only, in histograms: drop {', '.join(refused)} "
+            "(they run in one process, without --scheduler)"
+        )
+    if reference_path is None:
+        raise BadInputError(
+            "--scheduler needs --reference DATASET (the model's training rows are not read on "
+            "a cluster)"
+        )
+    return monitor_on_cluster(
+        current, scheduler=scheduler, policy=policy, reference_path=reference_path, columns=columns
     )
