@@ -91,14 +91,16 @@ def merged_cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.nd
     del both
     from_cur = order >= n
     del order
-    cur_count = np.cumsum(from_cur, dtype=np.int64)
+    # Counts as float64, exact below 2**53: (position + 1 - cur_count) / n is then the very
+    # float the integer difference divided by n gives, without integer temporaries.
+    cur_count = np.cumsum(from_cur, dtype=np.float64)
     del from_cur
     # F_ref = (position + 1 - cur_count) / n and F_cur = cur_count / m, as scipy divides them.
-    gaps = np.arange(1, n + m + 1, dtype=np.int64)
-    gaps -= cur_count
-    ref_cdf = np.divide(gaps, n)
-    del gaps
-    ref_cdf -= np.divide(cur_count, m)
+    ref_cdf = np.arange(1, n + m + 1, dtype=np.float64)
+    ref_cdf -= cur_count
+    ref_cdf /= n
+    cur_count /= m
+    ref_cdf -= cur_count
     return merged, ref_cdf
 
 
@@ -110,9 +112,11 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     widths = np.diff(merged)
     del merged
     np.abs(gaps, out=gaps)
-    # The CDFs are right-continuous: their value at a point is the one after its last tie.
-    ends = widths != 0
-    statistic = max(float(np.max(gaps[:-1], where=ends, initial=0.0)), float(gaps[-1]))
+    # The CDFs are right-continuous: their value at a point is the one after its last tie
+    # (where the next width is not 0); |gap| >= 0, so zeroing the others keeps the maximum.
+    at_ends = np.multiply(gaps[:-1], widths != 0)
+    statistic = max(float(at_ends.max(initial=0.0)), float(gaps[-1]))
+    del at_ends
     # The same dot product scipy's wasserstein_distance takes, so the sums round alike.
     distance = float(np.vecdot(gaps[:-1], widths))
     return statistic, distance

@@ -115,6 +115,13 @@ def numeric_values(column: Any) -> tuple[np.ndarray, int]:
     return values, 0
 
 
+def _pieces(column: Any) -> list[Any]:
+    """The chunks of a chunked Arrow array; anything else as one piece."""
+    import pyarrow as pa
+
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+
+
 def count_numeric(values: np.ndarray, nulls: int, counts: Counts) -> np.ndarray:
     """Add a chunk's counts to ``counts``; return its finite values."""
     import numpy as np
@@ -140,6 +147,15 @@ def category_counts(column: Any) -> tuple[dict[str, int], int, int]:
 
     if not isinstance(column, pa.Array | pa.ChunkedArray):
         column = pa.array(column)
+    if isinstance(column, pa.ChunkedArray) and pa.types.is_dictionary(column.type):
+        # Chunk by chunk: combining them would first unify their dictionaries.
+        total: Counter[str] = Counter()
+        nulls = 0
+        for chunk in column.chunks:
+            found, chunk_nulls, _ = _dictionary_counts(chunk)
+            total.update(found)
+            nulls += chunk_nulls
+        return dict(total), nulls, len(column)
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
@@ -196,11 +212,15 @@ class NumericColumn:
         """Count a chunk (exact mode: keep its values; they are counted when sorted)."""
         import numpy as np
 
-        values, nulls = numeric_values(column)
         if self.histogram is None or self.edges is None or self.chart_counts is None:
-            self.chunks.append(values)
-            self.counts.null += nulls
+            # Each chunk as it is (a view of Arrow's memory where it can be): sorting copies
+            # them once, into one array.
+            for piece in _pieces(column):
+                values, nulls = numeric_values(piece)
+                self.chunks.append(values)
+                self.counts.null += nulls
             return
+        values, nulls = numeric_values(column)
         ordered = np.sort(count_numeric(values, nulls, self.counts))
         self.histogram.add_sorted(ordered)
         self.chart_counts += bin_counts(ordered, self.edges.chart)
@@ -298,6 +318,16 @@ class Side:
             self.columns[name].add(chunk[name])
 
         map_threads(add_one, self.columns, threads=None if self.stream else 1)
+
+    def sort(self) -> None:
+        """Sort every numeric column now (exact mode; once all its chunks are in), so that the
+        chunks' memory (Arrow's, read from a file) is freed before the next side is read."""
+        from mlratchet.parallel import map_threads
+
+        if self.stream:
+            return
+        numeric = [c for c in self.columns.values() if isinstance(c, NumericColumn)]
+        map_threads(NumericColumn.sorted_values, numeric)
 
     def merge(self, other: Side) -> None:
         """Add the summary of other rows, column by column (stream mode, the same edges).

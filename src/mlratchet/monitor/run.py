@@ -565,6 +565,7 @@ def reference(
     ref.summarise_into(inputs, text)
     if ref.rows == 0:  # a CSV file's rows are known once read
         raise ref.no_rows("reference")
+    inputs.sort()  # exact mode: frees the file's memory before a batch is read
     if served is not None:
         train = served.context.training_features
         training_features.add({n: train[n].to_numpy() for n in feature_kinds})
