@@ -194,7 +194,7 @@ def _categorical(
 class _PendingKS:
     """A KS statistic whose p-value is computed after every column's statistics.
 
-    The p-value needs scipy.stats, which takes a second to import: it is imported in the
+    The p-value needs scipy.special, which takes a moment to import: it is imported in the
     background while the columns are sorted and merged, and waited for only at the end.
     """
 

@@ -311,10 +311,10 @@ def monitor_on_cluster(
     """Compare a batch dataset with a reference dataset, their row groups summarised on the
     Dask cluster at ``scheduler`` (stream mode: histograms over the reference's edges)."""
     from mlratchet.daskio import connect
-    from mlratchet.drift.numeric import prefetch_scipy_stats
+    from mlratchet.drift.numeric import prefetch_scipy
     from mlratchet.monitor.run import check_batch, reference
 
-    prefetch_scipy_stats()
+    prefetch_scipy()
     client = connect(scheduler)
     try:
         ref = DatasetInput(str(reference_path), open_dataset(reference_path), client)

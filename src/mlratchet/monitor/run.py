@@ -799,9 +799,9 @@ def monitor(
     stream: bool | None = None,
 ) -> MonitorResult:
     """Compare a batch with the reference (a file, or the model's training rows)."""
-    from mlratchet.drift.numeric import prefetch_scipy_stats
+    from mlratchet.drift.numeric import prefetch_scipy
 
-    prefetch_scipy_stats()
+    prefetch_scipy()
 
     cur = _open(Path(current), contract, str(current))
     if stream is None:
