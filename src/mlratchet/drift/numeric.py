@@ -90,19 +90,16 @@ def merged_cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.nd
     both = np.concatenate([ref, cur])
     order = np.argsort(both, kind="stable")
     merged = both[order]
-    del both
     from_cur = order >= n
-    del order
-    # Counts as float64, exact below 2**53: (position + 1 - cur_count) / n is then the very
-    # float the integer difference divided by n gives, without integer temporaries.
-    cur_count = np.cumsum(from_cur, dtype=np.float64)
-    del from_cur
-    # F_ref = (position + 1 - cur_count) / n and F_cur = cur_count / m, as scipy divides them.
-    ref_cdf = np.arange(1, n + m + 1, dtype=np.float64)
-    ref_cdf -= cur_count
+    # Counts up to each merged point, as float64 (exact below 2**53), written over the two
+    # buffers no longer needed: F_ref = ref_count / n and F_cur = cur_count / m, as scipy
+    # divides them (ref_count is position + 1 - cur_count, the same integer).
+    ref_cdf = np.cumsum(~from_cur, dtype=np.float64, out=order.view(np.float64))
+    cur_cdf = np.cumsum(from_cur, dtype=np.float64, out=both)
+    del from_cur, order, both
     ref_cdf /= n
-    cur_count /= m
-    ref_cdf -= cur_count
+    cur_cdf /= m
+    ref_cdf -= cur_cdf
     return merged, ref_cdf
 
 
@@ -112,13 +109,12 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
 
     merged, gaps = merged_cdf_gaps(ref, cur)
     widths = np.diff(merged)
-    del merged
     np.abs(gaps, out=gaps)
     # The CDFs are right-continuous: their value at a point is the one after its last tie
     # (where the next width is not 0); |gap| >= 0, so zeroing the others keeps the maximum.
-    at_ends = np.multiply(gaps[:-1], widths != 0)
+    at_ends = np.multiply(gaps[:-1], widths != 0, out=merged[:-1])
     statistic = max(float(at_ends.max(initial=0.0)), float(gaps[-1]))
-    del at_ends
+    del at_ends, merged
     # The same dot product scipy's wasserstein_distance takes, so the sums round alike.
     distance = float(np.vecdot(gaps[:-1], widths))
     return statistic, distance
