@@ -238,3 +238,16 @@ def test_significance_alone_is_not_drift() -> None:
     column = compare_tables(_table({"x": ref}), _table({"x": cur}), POLICY).columns[0]
     assert column["test"]["p_value"] < 1e-6
     assert not column["drifted"]
+
+
+def test_reused_memory_changes_no_value_and_can_be_nested() -> None:
+    """Memory kept for reuse (glibc's mallopt) is invisible to the results."""
+    from mlratchet.runtime import reused_memory
+
+    a = numeric.finite_sorted(RNG.normal(size=300_000))
+    b = numeric.finite_sorted(RNG.normal(0.1, 1.0, size=200_000))
+    plain = numeric.ks_wasserstein(a, b)
+    with reused_memory(), reused_memory():
+        kept = [numeric.ks_wasserstein(a, b) for _ in range(3)]
+    assert kept == [plain] * 3
+    assert numeric.ks_wasserstein(a, b) == plain
