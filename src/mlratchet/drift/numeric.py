@@ -91,15 +91,17 @@ def merged_cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.nd
     order = np.argsort(both, kind="stable")
     merged = both[order]
     from_cur = order >= n
-    # Counts up to each merged point, as float64 (exact below 2**53), written over the two
-    # buffers no longer needed: F_ref = ref_count / n and F_cur = cur_count / m, as scipy
-    # divides them (ref_count is position + 1 - cur_count, the same integer).
-    ref_cdf = np.cumsum(~from_cur, dtype=np.float64, out=order.view(np.float64))
-    cur_cdf = np.cumsum(from_cur, dtype=np.float64, out=both)
-    del from_cur, order, both
-    ref_cdf /= n
-    cur_cdf /= m
-    ref_cdf -= cur_cdf
+    # F_ref = (position + 1 - cur_count) / n and F_cur = cur_count / m, as scipy divides them:
+    # the counts in 32-bit integers while they fit (half the memory to sweep), the CDFs
+    # written over the two buffers no longer needed.
+    counts = np.int32 if n + m < 2**31 else np.int64
+    cur_count = np.cumsum(from_cur, dtype=counts)
+    del from_cur
+    ref_count = np.arange(1, n + m + 1, dtype=counts)
+    np.subtract(ref_count, cur_count, out=ref_count)
+    ref_cdf = np.divide(ref_count, n, out=order.view(np.float64))
+    del ref_count, order
+    ref_cdf -= np.divide(cur_count, m, out=both)
     return merged, ref_cdf
 
 
