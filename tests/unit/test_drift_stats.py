@@ -62,6 +62,21 @@ def test_ks_p_value_at_scale_equals_scipy_where_it_matters(shift: float) -> None
     _same_p(ours.p_value, float(theirs.pvalue))
 
 
+@pytest.mark.parametrize("n", [141, 5_000, 10_000, 100_000, 100_001, 500_000, 50_000_000])
+def test_kstwo_sf_without_scipy_stats_equals_scipy_bit_for_bit(n: int) -> None:
+    """Where mlratchet.drift.kolmogorov answers, its value is scipy.stats.kstwo.sf's exactly."""
+    from mlratchet.drift.kolmogorov import kstwo_sf
+
+    grid = np.concatenate([np.geomspace(0.1 / n, 0.99, 300), [0.5 / n, 1 / n, 0.5, 1.0, 0.0]])
+    answered = 0
+    for x in grid:
+        ours = kstwo_sf(float(x), float(n))
+        if ours is not None:
+            answered += 1
+            assert ours == float(np.clip(stats.kstwo.sf(x, float(n)), 0.0, 1.0)), x
+    assert answered > len(grid) // 2
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     arrays(np.float64, st.integers(1, 300), elements=st.floats(-1e6, 1e6)),
@@ -223,3 +238,16 @@ def test_significance_alone_is_not_drift() -> None:
     column = compare_tables(_table({"x": ref}), _table({"x": cur}), POLICY).columns[0]
     assert column["test"]["p_value"] < 1e-6
     assert not column["drifted"]
+
+
+def test_reused_memory_changes_no_value_and_can_be_nested() -> None:
+    """Memory kept for reuse (glibc's mallopt) is invisible to the results."""
+    from mlratchet.runtime import reused_memory
+
+    a = numeric.finite_sorted(RNG.normal(size=300_000))
+    b = numeric.finite_sorted(RNG.normal(0.1, 1.0, size=200_000))
+    plain = numeric.ks_wasserstein(a, b)
+    with reused_memory(), reused_memory():
+        kept = [numeric.ks_wasserstein(a, b) for _ in range(3)]
+    assert kept == [plain] * 3
+    assert numeric.ks_wasserstein(a, b) == plain

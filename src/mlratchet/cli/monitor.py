@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mlratchet.cli.options import (
+    PATH_OR_URL,
     option_json,
     option_md,
     option_policy,
@@ -16,11 +17,11 @@ from mlratchet.cli.render import echo_json, fail, note
 
 
 @click.command()
-@click.argument("current", type=click.Path(path_type=Path))
+@click.argument("current", type=PATH_OR_URL)
 @click.option(
     "--reference",
     "reference_path",
-    type=click.Path(path_type=Path),
+    type=PATH_OR_URL,
     default=None,
     help="Reference data (Parquet or CSV) [default: the rows the model was trained on].",
 )
@@ -73,14 +74,21 @@ from mlratchet.cli.render import echo_json, fail, note
     default=None,
     help="Write report.json, report.md and report.html (with charts) into this folder.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Summarise the row groups of Parquet datasets (a file or folder, local or s3://) "
+    "on a Dask cluster (tcp://HOST:PORT); needs --reference.",
+)
 @option_repo
 @option_policy
 @option_json
 @option_md
 def monitor(
     *,
-    current: Path,
-    reference_path: Path | None,
+    current: Path | str,
+    reference_path: Path | str | None,
     contract_path: Path | None,
     model_text: str | None,
     columns: tuple[str, ...],
@@ -92,6 +100,7 @@ def monitor(
     policy_file: Path | None,
     as_json: bool,
     as_md: bool,
+    scheduler: str | None = None,
 ) -> int:
     """Compare a batch of production data (CURRENT: Parquet, CSV, or a folder of Parquet
     files such as the prediction log of `ratchet serve --log-dir`) with the reference.
@@ -102,6 +111,10 @@ def monitor(
     (--labelled: the policy's label column in the batch; --labels FILE: joined on its key), the
     model's realized metrics and business cost against its validation values. Thresholds come
     from `monitor:` in ratchet.yaml. Exit 1 on an alert.
+
+    With --scheduler, CURRENT and --reference are Parquet datasets (a file, or a folder of
+    them, local or s3://) the cluster's workers can read; each row group is summarised on a
+    worker and the summaries merged here: the same report as --stream in one process.
     """
     from mlratchet.monitor.render import headline, markdown, write_outputs
     from mlratchet.monitor.run import run
@@ -117,6 +130,7 @@ def monitor(
         stream=stream,
         labels_path=labels_path,
         labelled=labelled,
+        scheduler=scheduler,
     )
     report = result.report
     if out is not None:

@@ -69,3 +69,22 @@ option_exp_baseline = click.option(
 )
 
 # --- end of metrics and params ---------------------------------------------------------------
+
+
+# --- data locations (issue 16) -------------------------------------------------------------
+class PathOrUrl(click.ParamType["Path | str", "Path | str"]):
+    """A local path (a ``Path``) or a URL such as ``s3://bucket/prefix`` (kept as text: a
+    ``Path`` would fold its ``//``)."""
+
+    name = "path_or_url"
+
+    def convert(
+        self, value: Path | str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Path | str:
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        return text if "://" in text else Path(text)
+
+
+PATH_OR_URL = PathOrUrl()

@@ -194,7 +194,7 @@ def _categorical(
 class _PendingKS:
     """A KS statistic whose p-value is computed after every column's statistics.
 
-    The p-value needs scipy.stats, which takes a second to import: it is imported in the
+    The p-value needs scipy.special, which takes a moment to import: it is imported in the
     background while the columns are sorted and merged, and waited for only at the end.
     """
 
@@ -286,6 +286,7 @@ def compare(
     model's scores use the prediction rule).
     """
     from mlratchet.parallel import map_threads
+    from mlratchet.runtime import reused_memory
 
     rules = rules or {}
 
@@ -327,7 +328,8 @@ def compare(
         return entry, chart
 
     names = list(ref.kinds) if names is None else names
-    measured = map_threads(measure, names, threads=threads)
+    with reused_memory():  # each column's temporaries reuse the previous one's pages
+        measured = map_threads(measure, names, threads=threads)
     results = [one(name, found) for name, found in zip(names, measured, strict=True)]
     return DriftComparison(
         columns=[entry for entry, _ in results],

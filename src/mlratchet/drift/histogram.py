@@ -87,16 +87,34 @@ class Histogram:
         self.counts += bin_counts(ordered, self.edges)
         on_edge = np.searchsorted(ordered, self.edges, side="right")
         self.at_edge[:-1] += on_edge - np.searchsorted(ordered, self.edges, side="left")
-        k = len(ordered)
         mean = float(ordered.mean())
         m2 = float(((ordered - mean) ** 2).sum())
-        total = self.n + k
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.n * k / total
-        self.mean += delta * k / total
-        self.n = total
-        self.low = min(self.low, float(ordered[0]))
-        self.high = max(self.high, float(ordered[-1]))
+        self._merge_moments(len(ordered), mean, m2, float(ordered[0]), float(ordered[-1]))
+
+    def merge(self, other: Histogram) -> None:
+        """Add another histogram over the same edges (a summary of other rows).
+
+        Counts add exactly. The moments merge by Chan's formula, as :meth:`add_sorted` merges
+        each chunk's: merging the histograms of single chunks in their order gives the very
+        floats that adding those chunks in that order gives.
+        """
+        self.counts += other.counts
+        self.at_edge += other.at_edge
+        if other.n:
+            self._merge_moments(other.n, other.mean, other.m2, other.low, other.high)
+
+    def _merge_moments(self, k: int, mean: float, m2: float, low: float, high: float) -> None:
+        """Merge the moments and extremes of ``k`` more values (Chan et al.)."""
+        if self.n == 0:  # taken as they are, so a one-chunk summary holds the chunk's own
+            self.n, self.mean, self.m2 = k, mean, m2
+        else:
+            total = self.n + k
+            delta = mean - self.mean
+            self.m2 += m2 + delta * delta * self.n * k / total
+            self.mean += delta * k / total
+            self.n = total
+        self.low = min(self.low, low)
+        self.high = max(self.high, high)
 
     @property
     def std(self) -> float:

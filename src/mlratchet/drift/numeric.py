@@ -49,18 +49,20 @@ class KS:
     p_value: float
 
 
-def prefetch_scipy_stats() -> None:
-    """Import scipy.stats (about a second) in a background thread while data is being read."""
+def prefetch_scipy() -> None:
+    """Import scipy.special (what the p-values need) in a background thread while data is
+    being read. scipy.stats, half a second more, is imported only by the p-values that need it
+    (see :mod:`mlratchet.drift.kolmogorov`)."""
     import sys
     import threading
 
-    if "scipy.stats" in sys.modules:
+    if "scipy.special" in sys.modules:
         return
 
     def load() -> None:
-        import scipy.stats  # noqa: F401 - imported for its side effect: the module cache
+        import scipy.special  # noqa: F401 - imported for its side effect: the module cache
 
-    threading.Thread(target=load, name="import-scipy-stats", daemon=True).start()
+    threading.Thread(target=load, name="import-scipy-special", daemon=True).start()
 
 
 def finite_sorted(values: np.ndarray) -> np.ndarray:
@@ -88,17 +90,18 @@ def merged_cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.nd
     both = np.concatenate([ref, cur])
     order = np.argsort(both, kind="stable")
     merged = both[order]
-    del both
     from_cur = order >= n
-    del order
-    cur_count = np.cumsum(from_cur, dtype=np.int64)
+    # F_ref = (position + 1 - cur_count) / n and F_cur = cur_count / m, as scipy divides them:
+    # the counts in 32-bit integers while they fit (half the memory to sweep), the CDFs
+    # written over the two buffers no longer needed.
+    counts = np.int32 if n + m < 2**31 else np.int64
+    cur_count = np.cumsum(from_cur, dtype=counts)
     del from_cur
-    # F_ref = (position + 1 - cur_count) / n and F_cur = cur_count / m, as scipy divides them.
-    gaps = np.arange(1, n + m + 1, dtype=np.int64)
-    gaps -= cur_count
-    ref_cdf = np.divide(gaps, n)
-    del gaps
-    ref_cdf -= np.divide(cur_count, m)
+    ref_count = np.arange(1, n + m + 1, dtype=counts)
+    np.subtract(ref_count, cur_count, out=ref_count)
+    ref_cdf = np.divide(ref_count, n, out=order.view(np.float64))
+    del ref_count, order
+    ref_cdf -= np.divide(cur_count, m, out=both)
     return merged, ref_cdf
 
 
@@ -108,11 +111,12 @@ def ks_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
 
     merged, gaps = merged_cdf_gaps(ref, cur)
     widths = np.diff(merged)
-    del merged
     np.abs(gaps, out=gaps)
-    # The CDFs are right-continuous: their value at a point is the one after its last tie.
-    ends = widths != 0
-    statistic = max(float(np.max(gaps[:-1], where=ends, initial=0.0)), float(gaps[-1]))
+    # The CDFs are right-continuous: their value at a point is the one after its last tie
+    # (where the next width is not 0); |gap| >= 0, so zeroing the others keeps the maximum.
+    at_ends = np.multiply(gaps[:-1], widths != 0, out=merged[:-1])
+    statistic = max(float(at_ends.max(initial=0.0)), float(gaps[-1]))
+    del at_ends, merged
     # The same dot product scipy's wasserstein_distance takes, so the sums round alike.
     distance = float(np.vecdot(gaps[:-1], widths))
     return statistic, distance
@@ -146,7 +150,12 @@ def ks_p_value(statistic: float, n: int, m: int) -> float:
     if exponent > KS_EXACT_EXPONENT:
         # special.kolmogorov is kstwobign.sf.
         return float(np.clip(special.kolmogorov(math.sqrt(effective) * statistic), 0.0, 1.0))
-    from scipy import stats  # imported early by prefetch_scipy_stats, off the critical path
+    from mlratchet.drift.kolmogorov import kstwo_sf
+
+    found = kstwo_sf(statistic, effective)  # scipy's own value, without importing scipy.stats
+    if found is not None:
+        return found
+    from scipy import stats
 
     return float(np.clip(stats.kstwo.sf(statistic, effective), 0.0, 1.0))
 

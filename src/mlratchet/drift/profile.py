@@ -9,7 +9,9 @@ A :class:`Side` takes chunks of columns (Arrow arrays or numpy arrays) and keeps
 - for a categorical column, the count of every category (exact in both modes).
 
 Chunks may come from one in-memory table or from Parquet row groups one at a time: counts do not
-depend on the chunking, so streaming and in-memory runs give the same counts.
+depend on the chunking, so streaming and in-memory runs give the same counts. Two stream-mode
+sides over the same edges merge (:meth:`Side.merge`): a Dask cluster summarises row groups
+apart and the client adds them up (:mod:`mlratchet.monitor.dataset`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class Counts:
     def values(self) -> int:
         """Values a test can use."""
         return self.rows - self.unusable
+
+    def merge(self, other: Counts) -> None:
+        """Add another chunk's counts."""
+        self.rows += other.rows
+        self.null += other.null
+        self.nan += other.nan
+        self.posinf += other.posinf
+        self.neginf += other.neginf
 
     def as_dict(self) -> dict[str, int]:
         """The JSON shape."""
@@ -105,6 +115,13 @@ def numeric_values(column: Any) -> tuple[np.ndarray, int]:
     return values, 0
 
 
+def _pieces(column: Any) -> list[Any]:
+    """The chunks of a chunked Arrow array; anything else as one piece."""
+    import pyarrow as pa
+
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+
+
 def count_numeric(values: np.ndarray, nulls: int, counts: Counts) -> np.ndarray:
     """Add a chunk's counts to ``counts``; return its finite values."""
     import numpy as np
@@ -130,6 +147,15 @@ def category_counts(column: Any) -> tuple[dict[str, int], int, int]:
 
     if not isinstance(column, pa.Array | pa.ChunkedArray):
         column = pa.array(column)
+    if isinstance(column, pa.ChunkedArray) and pa.types.is_dictionary(column.type):
+        # Chunk by chunk: combining them would first unify their dictionaries.
+        total: Counter[str] = Counter()
+        nulls = 0
+        for chunk in column.chunks:
+            found, chunk_nulls, _ = _dictionary_counts(chunk)
+            total.update(found)
+            nulls += chunk_nulls
+        return dict(total), nulls, len(column)
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
@@ -186,14 +212,28 @@ class NumericColumn:
         """Count a chunk (exact mode: keep its values; they are counted when sorted)."""
         import numpy as np
 
-        values, nulls = numeric_values(column)
         if self.histogram is None or self.edges is None or self.chart_counts is None:
-            self.chunks.append(values)
-            self.counts.null += nulls
+            # Each chunk as it is (a view of Arrow's memory where it can be): sorting copies
+            # them once, into one array.
+            for piece in _pieces(column):
+                values, nulls = numeric_values(piece)
+                self.chunks.append(values)
+                self.counts.null += nulls
             return
+        values, nulls = numeric_values(column)
         ordered = np.sort(count_numeric(values, nulls, self.counts))
         self.histogram.add_sorted(ordered)
         self.chart_counts += bin_counts(ordered, self.edges.chart)
+
+    def merge(self, other: NumericColumn | CategoricalColumn) -> None:
+        """Add the summary of other rows (stream mode, over the same edges)."""
+        if not isinstance(other, NumericColumn):
+            raise TypeError("a numeric column merges with a numeric one")  # a bug
+        if self.histogram is None or other.histogram is None or self.chart_counts is None:
+            raise ValueError("only stream-mode columns merge")  # a bug, not user input
+        self.counts.merge(other.counts)
+        self.histogram.merge(other.histogram)
+        self.chart_counts += other.chart_counts
 
     def release(self) -> None:
         """Drop the sorted values (a current batch's are not needed once compared)."""
@@ -241,6 +281,13 @@ class CategoricalColumn:
         self.counts.rows += rows
         self.counts.null += nulls
 
+    def merge(self, other: NumericColumn | CategoricalColumn) -> None:
+        """Add the counts of other rows."""
+        if not isinstance(other, CategoricalColumn):
+            raise TypeError("a categorical column merges with a categorical one")  # a bug
+        self.categories.update(other.categories)
+        self.counts.merge(other.counts)
+
 
 class Side:
     """Every compared column of one side, fed chunk by chunk."""
@@ -271,3 +318,24 @@ class Side:
             self.columns[name].add(chunk[name])
 
         map_threads(add_one, self.columns, threads=None if self.stream else 1)
+
+    def sort(self) -> None:
+        """Sort every numeric column now (exact mode; once all its chunks are in), so that the
+        chunks' memory (Arrow's, read from a file) is freed before the next side is read."""
+        from mlratchet.parallel import map_threads
+
+        if self.stream:
+            return
+        numeric = [c for c in self.columns.values() if isinstance(c, NumericColumn)]
+        map_threads(NumericColumn.sorted_values, numeric)
+
+    def merge(self, other: Side) -> None:
+        """Add the summary of other rows, column by column (stream mode, the same edges).
+
+        Every count adds exactly, so the order of merging does not change them; the moments
+        (mean, variance) are floats: merged in the rows' order, they equal a streamed run's.
+        """
+        if other.kinds != self.kinds:
+            raise ValueError("sides of different columns do not merge")  # a bug
+        for name, column in self.columns.items():
+            column.merge(other.columns[name])

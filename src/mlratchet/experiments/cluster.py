@@ -174,12 +174,12 @@ class DaskPool:
     """Experiments as tasks of a Dask cluster (see :class:`mlratchet.experiments.sweep.Pool`)."""
 
     def __init__(self, address: str, jobs: int | None) -> None:
-        from distributed import Client, Event
+        from mlratchet.daskio import connect
 
-        try:
-            self._client: Any = Client(address, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise BadInputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self._client: Any = connect(address)  # bad input (2) when it cannot be reached
+
+        from distributed import Event
+
         threads = sum(self._client.nthreads().values())
         self.slots = max(1, jobs or threads or 1)
         self._stop_name = f"ratchet-exp-stop-{uuid.uuid4().hex}"

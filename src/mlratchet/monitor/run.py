@@ -197,6 +197,10 @@ class Input:
         if self.data is not None:
             yield from self.data.chunks(columns, whole=not stream, dictionary=dictionary)
 
+    def summarise_into(self, side: Side, dictionary: list[str] | None = None) -> None:
+        """Add rows summarised out of this process: none here, where :meth:`chunks` gives
+        every row (a Dask cluster's dataset does: :mod:`mlratchet.monitor.dataset`)."""
+
     def text_columns(self, names: list[str]) -> list[str]:
         """Those of ``names`` that are text (string) columns."""
         import pyarrow as pa
@@ -500,9 +504,11 @@ def _stream_edges(
     return input_edges, score_edges, feature_edges
 
 
-def _reference_input(path: Path | str | None, model: ModelContext | None) -> Input:
+def _reference_input(path: Path | str | Input | None, model: ModelContext | None) -> Input:
     """The reference rows: a file, or the model's training rows (none: BadInputError)."""
-    if path is not None:
+    if isinstance(path, Input):  # already opened (a dataset on a Dask cluster)
+        ref = path
+    elif path is not None:
         ref = _open(Path(path), None, str(path))
     elif model is not None:
         ref = Input(f"{model.reference_path} at {model.label}", table=model.reference)
@@ -518,7 +524,7 @@ def _reference_input(path: Path | str | None, model: ModelContext | None) -> Inp
 def reference(
     *,
     policy: MonitorPolicy,
-    path: Path | str | None = None,
+    path: Path | str | Input | None = None,
     model: ModelContext | None = None,
     columns: list[str] | None = None,
     stream: bool = False,
@@ -561,8 +567,10 @@ def reference(
         inputs.add({n: chunk.table.column(n) for n in kinds})
         if served is not None:
             scores.add({SCORE: served.serve(chunk.table)[1]})
+    ref.summarise_into(inputs, text)
     if ref.rows == 0:  # a CSV file's rows are known once read
         raise ref.no_rows("reference")
+    inputs.sort()  # exact mode: frees the file's memory before a batch is read
     if served is not None:
         train = served.context.training_features
         training_features.add({n: train[n].to_numpy() for n in feature_kinds})
@@ -661,7 +669,7 @@ def _batch_columns(ref: Reference, cur: Input) -> tuple[dict[str, Kind], list[st
     return kinds, missing, unjudged
 
 
-def check_batch(
+def check_batch(  # noqa: PLR0915 - one over with the cluster's summary (monitor.dataset)
     ref: Reference,
     current: Any,
     *,
@@ -703,6 +711,7 @@ def check_batch(
             cur_scores.add({SCORE: scores})
             cur_features.add({n: features[n].to_numpy() for n in cur_features.kinds})
             count_numeric(labels, 0, predictions)
+    cur.summarise_into(cur_inputs, text)
     if cur.rows == 0:  # a CSV file's rows are known once read
         raise cur.no_rows("batch")
 
@@ -795,9 +804,9 @@ def monitor(
     stream: bool | None = None,
 ) -> MonitorResult:
     """Compare a batch with the reference (a file, or the model's training rows)."""
-    from mlratchet.drift.numeric import prefetch_scipy_stats
+    from mlratchet.drift.numeric import prefetch_scipy
 
-    prefetch_scipy_stats()
+    prefetch_scipy()
 
     cur = _open(Path(current), contract, str(current))
     if stream is None:
@@ -948,6 +957,7 @@ def run(
     stream: bool | None = None,
     labels_path: Path | str | None = None,
     labelled: bool = False,
+    scheduler: str | None = None,
 ) -> MonitorResult:
     """``ratchet monitor``: read the policy, contract and model, then :func:`monitor`.
 
@@ -957,7 +967,8 @@ def run(
 
     Without ``reference_path``, the model (``model_text``, default ``workspace``) supplies the
     reference: the rows it was trained on. With ``reference_path`` and no ``model_text``, only
-    the data is compared (no model checks).
+    the data is compared (no model checks). With ``scheduler``, both are Parquet datasets whose
+    row groups a Dask cluster summarises (:mod:`mlratchet.monitor.dataset`).
     """
     from mlratchet.contracts import load_contract
     from mlratchet.monitor import model as models
@@ -966,6 +977,18 @@ def run(
     repo = Path(repo)
     whole = policy_at(repo, None, policy_file)[0]
     policy = whole.monitor
+    if scheduler is not None:
+        return _on_cluster(
+            current,
+            scheduler=scheduler,
+            policy=policy,
+            reference_path=reference_path,
+            contract_path=contract_path,
+            model_text=model_text,
+            columns=columns,
+            stream=stream,
+            labels=labels_path is not None or labelled,
+        )
     contract = load_contract(contract_path) if contract_path is not None else None
     if model_text is None and reference_path is None:
         model_text = "workspace"
@@ -988,3 +1011,43 @@ def run(
             result, Path(current), labels, rule=policy.realized, context=context, repo=repo
         )
     return result
+
+
+def _on_cluster(
+    current: Path | str,
+    *,
+    scheduler: str,
+    policy: MonitorPolicy,
+    reference_path: Path | str | None,
+    contract_path: Path | str | None,
+    model_text: str | None,
+    columns: list[str] | None,
+    stream: bool | None,
+    labels: bool = False,
+) -> MonitorResult:
+    """``--scheduler``: data only, streamed; what a cluster cannot do is bad input (2)."""
+    from mlratchet.monitor.dataset import monitor_on_cluster
+
+    refused = [
+        option
+        for option, given in (
+            ("--model", model_text is not None),
+            ("--contract", contract_path is not None),
+            ("--in-memory", stream is False),
+            ("--labels/--labelled", labels),
+        )
+        if given
+    ]
+    if refused:
+        raise BadInputError(
+            f"--scheduler compares data only, in histograms: drop {', '.join(refused)} "
+            "(they run in one process, without --scheduler)"
+        )
+    if reference_path is None:
+        raise BadInputError(
+            "--scheduler needs --reference DATASET (the model's training rows are not read on "
+            "a cluster)"
+        )
+    return monitor_on_cluster(
+        current, scheduler=scheduler, policy=policy, reference_path=reference_path, columns=columns
+    )
