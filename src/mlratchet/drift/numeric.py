@@ -50,19 +50,18 @@ class KS:
 
 
 def prefetch_scipy() -> None:
-    """Import scipy.special (what the p-values need) in a background thread while data is
-    being read. scipy.stats, half a second more, is imported only by the p-values that need it
-    (see :mod:`mlratchet.drift.kolmogorov`)."""
+    """Import scipy.stats (what the p-values need, about half a second) in a background thread
+    while data is being read."""
     import sys
     import threading
 
-    if "scipy.special" in sys.modules:
+    if "scipy.stats" in sys.modules:
         return
 
     def load() -> None:
-        import scipy.special  # noqa: F401 - imported for its side effect: the module cache
+        import scipy.stats  # noqa: F401 - imported for its side effect: the module cache
 
-    threading.Thread(target=load, name="import-scipy-special", daemon=True).start()
+    threading.Thread(target=load, name="import-scipy-stats", daemon=True).start()
 
 
 def finite_sorted(values: np.ndarray) -> np.ndarray:
@@ -150,11 +149,6 @@ def ks_p_value(statistic: float, n: int, m: int) -> float:
     if exponent > KS_EXACT_EXPONENT:
         # special.kolmogorov is kstwobign.sf.
         return float(np.clip(special.kolmogorov(math.sqrt(effective) * statistic), 0.0, 1.0))
-    from mlratchet.drift.kolmogorov import kstwo_sf
-
-    found = kstwo_sf(statistic, effective)  # scipy's own value, without importing scipy.stats
-    if found is not None:
-        return found
     from scipy import stats
 
     return float(np.clip(stats.kstwo.sf(statistic, effective), 0.0, 1.0))
