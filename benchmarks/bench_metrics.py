@@ -75,9 +75,14 @@ def _blob(path: str, text: str) -> bytes:
     return b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data)
 
 
-def build(repo: Path, commits: int) -> None:
+def _small_metrics(rng: random.Random, i: int) -> dict:
+    """A metrics file of four keys (the 100,000-commit workload: history length, not width)."""
+    return {"accuracy": round(rng.random(), 6), "f1": round(rng.random(), 6), "step": i}
+
+
+def build(repo: Path, commits: int, *, small: bool = False) -> None:
     """A fresh repository with ``commits`` commits on main, made by one git fast-import."""
-    marker = repo / ".git" / f"bench-metrics-{VERSION}-{commits}"
+    marker = repo / ".git" / f"bench-metrics-{VERSION}-{commits}{'-small' if small else ''}"
     if marker.exists():
         return
     shutil.rmtree(repo, ignore_errors=True)
@@ -106,7 +111,8 @@ def build(repo: Path, commits: int) -> None:
             stream += _blob("params.yaml", _params(i))
             prepare = {"rows": {"flights": 336776 - i}, "late_rate": round(rng.random(), 6)}
             stream += _blob("metrics/prepare.json", json.dumps(prepare, indent=2))
-        stream += _blob("metrics/metrics.json", json.dumps(_metrics(rng), indent=2, sort_keys=True))
+        values = _small_metrics(rng, i) if small else _metrics(rng)
+        stream += _blob("metrics/metrics.json", json.dumps(values, indent=2, sort_keys=True))
         stream += b"\n"
         if i % 100 == 99:
             stream += b"reset refs/tags/v0.%d\nfrom :%d\n\n" % (i // 100, i + 1)

@@ -48,6 +48,17 @@ def run(
     return proc
 
 
+def spawn(repo: Path | str, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``git -C repo args...`` with its stdout piped, to overlap it with other work;
+    ``communicate()`` collects the output (its exit status is the caller's to judge)."""
+    return subprocess.Popen(
+        ["git", "-C", str(repo), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+    )
+
+
 def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
     """Run git and return its stdout as text, trailing newline stripped."""
     return run(repo, *args, input=input).stdout.decode("utf-8", errors="replace").rstrip("\n")
