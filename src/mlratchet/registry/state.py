@@ -302,10 +302,13 @@ def _collect(events: list[Event]) -> tuple[dict[tuple[str, str], _Version], list
             key = (event.version, event.commit)
             versions.setdefault(key, _Version(event.version, event.commit, True))
             versions[key].direct.append(event)
+    registered: dict[str, list[_Version]] = {}  # commit -> its registered versions
+    for version in versions.values():
+        registered.setdefault(version.commit, []).append(version)
     for event in events:
         if event.event not in ("assignment", "unassignment") or not event.stage:
             continue
-        at_commit = [v for v in versions.values() if v.commit == event.commit and v.direct]
+        at_commit = registered.get(event.commit, [])
         if at_commit:
             # GTO fails on a commit with two registered versions; we take the active, newest.
             target = max(at_commit, key=lambda v: _direct_active_key(v.direct))
