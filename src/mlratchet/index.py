@@ -80,6 +80,17 @@ def load(directory: Path | None, name: str) -> list[dict[str, Any]]:
     return [data for data in found if data is not None]
 
 
+def load_newest(directory: Path | None, name: str) -> dict[str, Any] | None:
+    """The newest whole segment of index ``name`` (for an index each save replaces)."""
+    if directory is None:
+        return None
+    for path in reversed(_segments(directory, name)):
+        data = _read(path)
+        if data is not None:
+            return data
+    return None
+
+
 def exists(directory: Path | None, name: str) -> bool:
     """Whether index ``name`` has any segment (without reading it)."""
     return directory is not None and bool(_segments(directory, name))
@@ -148,3 +159,86 @@ def save(
 def key_of(*parts: str) -> str:
     """A short, file-name-safe digest of ``parts`` (e.g. which project of a repository)."""
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def pack(root: object) -> tuple[list[str], list[tuple[int, list[Any], list[int]]], Any]:
+    """A graph of dataclass instances as plain data :func:`unpack` rebuilds, an object shared
+    in the graph (the same version in two places) shared again: (class names, objects, root).
+    Values are dataclasses, tuples, lists, dicts, frozensets, str, int, float, bool or None."""
+    import dataclasses
+
+    names: list[str] = []
+    class_of: dict[type, int] = {}
+    table: list[tuple[int, list[Any], list[int]]] = []
+    memo: dict[int, int] = {}
+
+    def enc(value: Any) -> Any:
+        if isinstance(value, str | int | float | None):
+            return value
+        kind = type(value)
+        if kind is tuple:
+            return ("t", [enc(v) for v in value])
+        if kind is list:
+            return ("l", [enc(v) for v in value])
+        if kind is dict:
+            return ("d", [enc(k) for k in value], [enc(v) for v in value.values()])
+        if kind is frozenset:
+            return ("f", [enc(v) for v in value])
+        if dataclasses.is_dataclass(value):
+            at = memo.get(id(value))
+            if at is None:
+                fields = [enc(getattr(value, f.name)) for f in dataclasses.fields(value)]
+                if kind not in class_of:
+                    class_of[kind] = len(names)
+                    names.append(f"{kind.__module__}:{kind.__qualname__}")
+                nested = [i for i, f in enumerate(fields) if type(f) is tuple]
+                table.append((class_of[kind], fields, nested))
+                at = memo[id(value)] = len(table) - 1
+            return ("r", at)
+        raise TypeError(f"cannot pack {kind.__name__}")
+
+    top = enc(root)
+    return names, table, top
+
+
+def unpack(data: Any, classes: dict[str, type]) -> Any:
+    """What :func:`pack` packed; ``classes`` maps each class name it recorded to the class
+    (anything else is :class:`ValueError`: the data is not of this program)."""
+    import dataclasses
+
+    names, table, top = data
+    kinds = []
+    for name in names:
+        if name not in classes:
+            raise ValueError(f"unknown class {name}")
+        cls = classes[name]
+        kinds.append((cls, [f.name for f in dataclasses.fields(cls)]))
+    objects: list[Any] = []
+
+    def dec(value: Any) -> Any:
+        if type(value) is not tuple:
+            return value
+        tag = value[0]
+        if tag == "r":
+            return objects[value[1]]
+        if tag == "t":
+            return tuple(dec(v) for v in value[1])
+        if tag == "l":
+            return [dec(v) for v in value[1]]
+        if tag == "d":
+            return dict(zip([dec(k) for k in value[1]], [dec(v) for v in value[2]], strict=True))
+        if tag == "f":
+            return frozenset(dec(v) for v in value[1])
+        raise ValueError(f"unknown tag {tag!r}")
+
+    new = object.__new__
+    for at, fields, nested in table:
+        cls, field_names = kinds[at]
+        for i in nested:  # the fields that are not plain values
+            fields[i] = dec(fields[i])
+        obj = new(cls)
+        # frozen dataclasses without slots: their fields live in __dict__ (no __init__ checks
+        # to repeat: these values were the fields of such an object)
+        obj.__dict__.update(zip(field_names, fields, strict=True))
+        objects.append(obj)
+    return dec(top)

@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mlratchet import index
+from mlratchet.dvcroot import Root, find_root
 from mlratchet.errors import BadInputError
 from mlratchet.gitio import SHALLOW_HINT, BlobReader, run, shallow_boundary, spawn
 from mlratchet.metrics.collect import PARAMS_FILE, Declared, LazyOutputs, MissingFileError, Reader
 from mlratchet.metrics.parse import metrics_flat, parse_text
 from mlratchet.metrics.source import (
     SYMLINK_MODE,
-    Root,
     TreeSnapshot,
-    find_root,
     is_dvcfile,
     ls_tree,
     object_ids,

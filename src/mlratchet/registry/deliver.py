@@ -72,7 +72,7 @@ def get(
 ) -> Delivered:
     """Fetch, verify and write the model ``reference`` (``NAME#STAGE`` or ``NAME@vX.Y.Z``)."""
     from mlratchet.dvclock import cache_path
-    from mlratchet.metrics.source import find_root
+    from mlratchet.dvcroot import find_root
     from mlratchet.registry.artifacts import artifact_entry, declared_artifact
     from mlratchet.registry.state import find_shortcut, load_state, parse_shortcut
 
