@@ -7,9 +7,12 @@ shapes: one artifact (``flight-delay``, declared in the reference project's ``dv
 artifacts; 10 artifacts that no ``dvc.yaml`` declares. At 6,000 and 10,000 tags, the first.
 Both tools answer the same question (the latest version and the version in each stage of
 every artifact), checked equal before timing. ``registry history`` against ``gto history``
-is timed too. Whole-process medians.
+is timed too. Whole-process medians; ours warm (the registry index in place) and cold
+(``.git/mlratchet`` removed first); ``--baseline DIR`` adds ``python -m mlratchet`` from ``DIR``
+(a ``git archive`` of an older ``src/``) as "before".
 
 Usage: python benchmarks/bench_registry.py [--runs N] [--tags 600 6000 10000] [--no-history]
+       [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -128,6 +131,12 @@ def main() -> None:
         "--tags", type=int, nargs="+", default=[600, 6000, 10000], help="registry sizes"
     )
     parser.add_argument("--no-history", action="store_true", help="skip registry history")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a source tree (its src/) to time as 'before', e.g. from git archive",
+    )
     args = parser.parse_args()
     ratchet, gto = tool("ratchet"), tool("gto")  # gto: a dev dependency
     with tempfile.TemporaryDirectory(prefix="bench-registry-") as tmp:
@@ -140,12 +149,30 @@ def main() -> None:
                 print(f"\nregistry of {count} tags ({label}) in {repo}")
                 check_same_answer(repo, ratchet, gto)
                 runs = args.runs if size <= 600 else 3
+                index = repo / ".git" / "mlratchet"
+                sides = {
+                    "ratchet registry show": [ratchet, "registry", "show"],
+                    "ratchet registry show (cold)": [
+                        "sh",
+                        "-c",
+                        f'rm -rf "{index}" && exec "$0" registry show',
+                        ratchet,
+                    ],
+                }
+                if args.baseline is not None:
+                    sides["before"] = [
+                        "env",
+                        f"PYTHONPATH={args.baseline}",
+                        sys.executable,
+                        "-m",
+                        "mlratchet",
+                        "registry",
+                        "show",
+                    ]
+                sides["gto show"] = [gto, "show"]
                 compare(
                     f"registry show, {count} tags, {label}: ratchet registry show vs gto show",
-                    {
-                        "ratchet registry show": [ratchet, "registry", "show"],
-                        "gto show": [gto, "show"],
-                    },
+                    sides,
                     runs=runs,
                     cwd=repo,
                 )
