@@ -18,10 +18,17 @@ class Root:
 
 def find_root(start: Path | str) -> Root:
     """The DVC project containing ``start``: the nearest directory with ``.dvc/`` in git."""
-    from mlratchet.gitio import toplevel
+    from mlratchet import index
+    from mlratchet.gitio import not_a_repository, run
 
-    top = toplevel(start).resolve()
+    # One git call for the work tree and the git directory (where mlratchet keeps its index).
+    proc = run(start, "rev-parse", "--show-toplevel", "--git-common-dir", check=False)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        raise not_a_repository(start)
+    top = Path(lines[0]).resolve()
     here = Path(start).resolve()
+    index.remember((start, here, top), Path(start) / lines[1])
     candidate = here
     while True:
         if (candidate / ".dvc").is_dir():
@@ -30,6 +37,7 @@ def find_root(start: Path | str) -> Root:
             candidate = top
             break
         candidate = candidate.parent
+    index.remember((candidate,), Path(start) / lines[1])
     rel = candidate.relative_to(top).as_posix()
     return Root(path=candidate, git_top=top, prefix="" if rel == "." else rel + "/")
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,31 @@ _MAGIC = b"mlratchet-index 1 sha256="
 MAX_SEGMENTS = 8
 
 
+#: directory -> the index directory of its repository (asked of git once per process).
+_DIRS: dict[str, Path] = {}
+
+
+def remember(directories: Iterable[Path | str], common: Path) -> None:
+    """Note that ``directories`` are in the repository whose git common dir is ``common``
+    (:func:`mlratchet.dvcroot.find_root` knows it, from the git call it makes anyway)."""
+    for directory in directories:
+        _DIRS[str(directory)] = common.joinpath(*INDEX_DIR)
+
+
 def index_dir(git_top: Path | str) -> Path | None:
     """The index directory of the repository at ``git_top`` (None if git cannot say)."""
     from mlratchet.gitio import run
 
+    known = _DIRS.get(str(git_top))
+    if known is not None:
+        return known
     proc = run(git_top, "rev-parse", "--git-common-dir", check=False)
     if proc.returncode != 0:
         return None
     common = Path(proc.stdout.decode("utf-8", "surrogateescape").strip())
     if not common.is_absolute():
         common = Path(git_top) / common
+    remember((git_top,), common)
     return common.joinpath(*INDEX_DIR)
 
 
