@@ -48,6 +48,17 @@ def run(
     return proc
 
 
+def spawn(repo: Path | str, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``git -C repo args...`` with its stdout piped, to overlap it with other work;
+    ``communicate()`` collects the output (its exit status is the caller's to judge)."""
+    return subprocess.Popen(
+        ["git", "-C", str(repo), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+    )
+
+
 def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
     """Run git and return its stdout as text, trailing newline stripped."""
     return run(repo, *args, input=input).stdout.decode("utf-8", errors="replace").rstrip("\n")
@@ -262,3 +273,46 @@ class BlobReader:
     def read(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` at ``rev``, or None if it does not exist there."""
         return self.read_object(f"{rev}:{path}")
+
+
+def object_ids(git_top: Path, specs: list[str]) -> list[str | None]:
+    """The object id each ``rev:path`` names (None where there is none), in order, through one
+    ``git cat-file --batch-check --buffer``, requests pipelined as :class:`BlobReader` does."""
+    import subprocess
+    import threading
+
+    if not specs:
+        return []
+    sendable = ["" if "\n" in spec else spec for spec in specs]  # batch input is line-based
+    proc = subprocess.Popen(
+        ["git", "-C", str(git_top), "cat-file", "--batch-check=%(objectname)", "--buffer"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+    )
+    stdin, stdout = proc.stdin, proc.stdout
+    assert stdin is not None and stdout is not None  # noqa: S101 - Popen with PIPE sets both
+
+    def feed() -> None:
+        try:
+            stdin.write(
+                "".join(f"{spec}\n" for spec in sendable).encode("utf-8", "surrogateescape")
+            )
+        except BrokenPipeError:
+            pass
+        finally:
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        lines = stdout.read().split(b"\n")
+    finally:
+        writer.join()
+        stdout.close()
+        proc.wait()
+    out: list[str | None] = []
+    for i, spec in enumerate(sendable):
+        line = lines[i] if i < len(lines) else b""
+        out.append(line.decode() if spec and len(line) == 40 and b" " not in line else None)
+    return out

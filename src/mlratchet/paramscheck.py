@@ -160,7 +160,7 @@ def _stages(root: Path) -> dict[str, Any]:
 
 def check_params(repo: Path | str = ".", policy_file: Path | str | None = None) -> ParamsCheck:
     """Check the params every stage of ``dvc.yaml`` declares, and the policy file."""
-    from mlratchet.metrics.source import find_root
+    from mlratchet.dvcroot import find_root
     from mlratchet.policy import POLICY_FILE, policy_at
 
     root = find_root(repo).path

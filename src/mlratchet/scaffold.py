@@ -433,8 +433,8 @@ def init(
     of the project's requirements, else :data:`PLACEHOLDER_SPEC`). ``dry_run``: draft only.
     An existing file is a :class:`ConflictError` unless ``force``; nothing is written then.
     """
+    from mlratchet.dvcroot import find_root
     from mlratchet.fsio import write_text
-    from mlratchet.metrics.source import find_root
     from mlratchet.reproduce.engine import find_dvc_root
 
     root = find_root(find_dvc_root(repo))  # DVC's own finder: bad input outside a project

@@ -87,8 +87,6 @@ _MARK = " (inconsistent)"
 
 
 def _render_show(view: Any, as_md: bool) -> None:
-    from mlratchet.registry.card import render_markdown
-
     if view["kind"] == "registry":
         stages: list[str] = []
         for art in view["artifacts"]:
@@ -139,6 +137,8 @@ def _render_show(view: Any, as_md: bool) -> None:
             ]
             click.echo(table(["date", "event", "stage", "tag", "by"], rows) + "\n")
         for card in view["cards"]:
+            from mlratchet.registry.card import render_markdown  # cards only: a version's view
+
             click.echo(render_markdown(card))
         if not view["cards"]:
             note("no model card: this version was never promoted by `ratchet promote`")

@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
+from mlratchet.dvcroot import Root, find_root
 from mlratchet.errors import BadInputError
 from mlratchet.experiments.refs import ExpRef
 from mlratchet.gitio import BlobReader, run
@@ -39,9 +40,7 @@ from mlratchet.metrics.collect import MissingFileError, Reader
 from mlratchet.metrics.parse import flat_view, metrics_flat, suffix
 from mlratchet.metrics.source import (
     SYMLINK_MODE,
-    Root,
     TreeSnapshot,
-    find_root,
     is_dvcfile,
     ls_tree,
 )

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlratchet.dvcroot import Root, find_root
 from mlratchet.gitio import BlobReader
 from mlratchet.metrics.collect import Reader
 from mlratchet.metrics.diff import Change, DiffResult, diff, diff_values
 from mlratchet.metrics.parse import flat_view
-from mlratchet.metrics.source import Root, Snapshot, TreeSnapshot, WorkspaceSnapshot, find_root
+from mlratchet.metrics.source import Snapshot, TreeSnapshot, WorkspaceSnapshot
 from mlratchet.revs import Revision, resolve
 
 if TYPE_CHECKING:  # the verdict's imports are paid only by --check

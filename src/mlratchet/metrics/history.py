@@ -8,6 +8,13 @@ A file is read and parsed only when its blob is one not seen before, and the ``d
 
 A metrics file that is absent at a commit gives no values there (the stage had not run yet); one
 that is malformed, or DVC-cached and not in the local cache, is reported for that commit.
+
+What a commit's metrics are is kept in an index (:mod:`mlratchet.index`) keyed by commit sha:
+the commit's tree id, the blob id of each of its metrics files, and each blob's values by blob
+id. Once a history has been read, the next read lists the commits with a plain ``git log``
+(no tree diffs), uses every entry whose tree id is the one git gives for that commit, and walks
+only the commits that have none (the new ones). A commit with a file that could not be read, or
+one read from the DVC cache, is never indexed: git does not hold those bytes.
 """
 
 from __future__ import annotations
@@ -15,17 +22,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from mlratchet import index
+from mlratchet.dvcroot import Root, find_root
 from mlratchet.errors import BadInputError
-from mlratchet.gitio import SHALLOW_HINT, BlobReader, run, shallow_boundary
-from mlratchet.metrics.collect import LazyOutputs, MissingFileError, Reader
+from mlratchet.gitio import SHALLOW_HINT, BlobReader, object_ids, run, shallow_boundary, spawn
+from mlratchet.metrics.collect import PARAMS_FILE, Declared, LazyOutputs, MissingFileError, Reader
 from mlratchet.metrics.parse import metrics_flat, parse_text
 from mlratchet.metrics.source import (
     SYMLINK_MODE,
-    Root,
     TreeSnapshot,
-    find_root,
     is_dvcfile,
     ls_tree,
     read_blobs,
@@ -90,9 +97,9 @@ def _finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-@dataclass(frozen=True)
-class _Commit:
+class _Commit(NamedTuple):
     sha: str
+    tree: str
     time: int
     tags: tuple[str, ...]
     changes: tuple[tuple[str, str | None, bool], ...]  # (path, new blob or None, is a symlink)
@@ -123,14 +130,8 @@ def _parse_log(out: bytes, prefix: str) -> list[_Commit]:
         if not chunk:
             continue
         head, _, rest = chunk.partition(b"\0")
-        sha, time, decorations = head.split(_FIELD)
-        tags = tuple(
-            sorted(
-                d[5:].decode("utf-8", "surrogateescape")
-                for d in decorations.split(b", ")
-                if d.startswith(b"tag: ")
-            )
-        )
+        sha, tree, time, decorations = head.rstrip(b"\n").split(_FIELD)
+        tags = _tags(decorations) if decorations else ()
         fields = rest.lstrip(b"\n").split(b"\0")
         changes = []
         for meta, name in zip(fields[::2], fields[1::2], strict=False):
@@ -144,11 +145,25 @@ def _parse_log(out: bytes, prefix: str) -> list[_Commit]:
                 path = path[len(prefix) :]
             gone = status.startswith(b"D") or new_mode in (b"160000", b"000000")
             changes.append((path, None if gone else new.decode(), new_mode == SYMLINK_MODE))
-        commits.append(_Commit(sha.decode(), int(time), tags, tuple(changes)))
+        commits.append(_Commit(sha.decode(), tree.decode(), int(time), tags, tuple(changes)))
     return commits
 
 
+def _tags(decorations: bytes) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            d[5:].decode("utf-8", "surrogateescape")
+            for d in decorations.split(b", ")
+            if d.startswith(b"tag: ")
+        )
+    )
+
+
+_FORMAT = "--format=%x1e%H%x1f%T%x1f%ct%x1f%D"
+
+
 def _log(root: Root, args: list[str], last: int | None) -> list[_Commit]:
+    """The commits, newest first, with the blobs each changed (``git log --raw``)."""
     limit = ["-n", str(last)] if last else []
     out = run(
         root.git_top,
@@ -162,12 +177,39 @@ def _log(root: Root, args: list[str], last: int | None) -> list[_Commit]:
         "--no-abbrev",
         "-z",
         "--decorate-refs=refs/tags/",
-        "--format=%x1e%H%x1f%ct%x1f%D",
+        _FORMAT,
         *limit,
         *args,
         "--",
     ).stdout
     return _parse_log(out, root.prefix)
+
+
+def _list_args(args: list[str], last: int | None) -> list[str]:
+    """``git log`` listing the commits without their changes (no tree diffs: half the cost)."""
+    limit = ["-n", str(last)] if last else []
+    return [
+        "-c",
+        "log.showSignature=false",
+        "log",
+        "--first-parent",
+        "--no-color",
+        "--decorate-refs=refs/tags/",
+        _FORMAT,
+        *limit,
+        *args,
+        "--",
+    ]
+
+
+def _parse_list(out: bytes) -> list[_Commit]:
+    commits = []
+    for chunk in out.split(_COMMIT):
+        if chunk:
+            sha, tree, time, decorations = chunk.rstrip(b"\n").split(_FIELD)
+            tags = _tags(decorations) if decorations else ()
+            commits.append(_Commit(sha.decode(), tree.decode(), int(time), tags, ()))
+    return commits
 
 
 def history(
@@ -184,21 +226,192 @@ def history(
     that appears nowhere in the history is :class:`BadInputError` (exit 2).
     """
     root = find_root(repo)
-    commits = _log(root, _log_args(repo, rev_range), last)
+    args = _log_args(repo, rev_range)
+    store = _Store(root)
+    listing = None if store.cold else spawn(root.git_top, *_list_args(args, last))
+    store.load()
+    listed = None
+    if listing is not None:
+        if store.cold:
+            listing.kill()
+        out = listing.communicate()[0]
+        if not store.cold and listing.returncode == 0:
+            listed = _parse_list(out)
+    if listed is not None:
+        commits = listed
+        walked = store.to_walk(root, commits, args, last)
+    else:  # no index yet: one walk lists the commits and their changes
+        commits = _log(root, args, last)
+        walked = commits
     points: list[Point] = []
     if commits:
         reader = Reader()
-        plans = _plan(root, reader, commits)
-        wanted = {key for _commit, items in plans for path, key in items if isinstance(key, str)}
+        plans = {c.sha: items for c, items in _plan(root, reader, walked)} if walked else {}
+        flats = store.flats
+        wanted = {
+            key
+            for items in plans.values()
+            for path, key in items
+            if isinstance(key, str) and (key, path) not in flats
+        }
         contents = read_blobs(root.git_top, wanted - set(reader.fetched))
         contents.update(reader.fetched)
-        flats: dict[tuple[str, str], dict[str, Any]] = {}
-        points = [_point(commit, items, contents, flats) for commit, items in plans]
+        for commit in reversed(commits):
+            items = plans.get(commit.sha)
+            if items is None:
+                values = store.found[commit.sha]  # to_walk walked every commit not found
+                points.append(Point(commit.sha, commit.time, commit.tags, values, {}))
+            else:
+                points.append(_point(commit, items, contents, flats))
+        store.save(walked, plans, points)
     points.reverse()
     cut_at = (
         commits[-1].sha if commits and commits[-1].sha in shallow_boundary(root.git_top) else None
     )
     return History(tuple(points), _select(points, metrics), selected=bool(metrics), cut_at=cut_at)
+
+
+class _Store:
+    """The history index of one DVC project.
+
+    ``{"version", "commits": {"path\\0path...": {commit: [tree, blob, ...]}}, "values": {path:
+    {blob: flat metrics}}}``: commits grouped by their metrics files' paths, each with its tree
+    id and the blob id of each of those files; the parsed values of each (path, blob).
+    """
+
+    VERSION = 1  # bump when what a commit's metrics are (collect.py's rules) changes
+
+    def __init__(self, root: Root) -> None:
+        self.directory = index.index_dir(root.git_top)
+        self.name = f"metrics-history-{index.key_of(root.prefix)}"
+        self.cold = not index.exists(self.directory, self.name)
+        self.entries: dict[str, tuple[list[str], list[str]]] = {}  # commit -> (paths, tree+blobs)
+        self.flats: dict[tuple[str, str], dict[str, Any]] = {}  # (blob, path) -> new values
+        self._by_path: dict[str, dict[str, dict[str, Any]]] = {}  # indexed values
+        self.found: dict[str, dict[str, dict[str, Any]]] = {}  # commit -> its indexed metrics
+
+    def load(self) -> None:
+        """Read the index (cold: there is none, or none of this version, or it is torn)."""
+        segments = [] if self.cold else index.load(self.directory, self.name)
+        segments = [d for d in segments if d.get("version") == self.VERSION]
+        self.cold = not segments
+        try:
+            for data in segments:
+                for joined, group in data["commits"].items():
+                    paths = joined.split("\0") if joined else []
+                    for sha, ids in group.items():
+                        self.entries[sha] = (paths, ids)
+                for path, by_blob in data["values"].items():
+                    self._by_path.setdefault(path, {}).update(by_blob)
+        except (AttributeError, KeyError, TypeError, ValueError):  # not the shape we write
+            self.entries, self._by_path, self.cold = {}, {}, True
+
+    def values(self, commit: _Commit) -> dict[str, dict[str, Any]] | None:
+        """The metrics of ``commit`` from its entry, when it is for the tree git gives."""
+        entry = self.entries.get(commit.sha)
+        if entry is None:
+            return None
+        paths, ids = entry
+        if len(ids) != len(paths) + 1 or ids[0] != commit.tree:
+            return None
+        out = {}
+        for path, blob in zip(paths, ids[1:], strict=True):
+            flat = self._by_path.get(path, {}).get(blob)
+            if not isinstance(flat, dict):
+                return None
+            out[path] = flat
+        return out
+
+    def to_walk(
+        self, root: Root, commits: list[_Commit], args: list[str], last: int | None
+    ) -> list[_Commit]:
+        """The commits (newest first) to walk with their changes: from the newest to the
+        oldest one without a usable entry; none when every commit has one.
+
+        An entry is usable when it is for the tree git gives for the commit and git names the
+        same blob at each of its paths in that tree (one ``git cat-file --batch-check``,
+        which runs while the values are looked up).
+        """
+        import threading
+
+        specs: list[str] = []
+        start: dict[str, int] = {}  # commit -> where its paths begin in specs
+        for commit in commits:
+            entry = self.entries.get(commit.sha)
+            if entry is not None and entry[1] and entry[1][0] == commit.tree:
+                start[commit.sha] = len(specs)
+                specs.extend(f"{commit.tree}:{root.prefix}{path}" for path in entry[0])
+        checked: list[list[str | None]] = []
+        check = threading.Thread(
+            target=lambda: checked.append(object_ids(root.git_top, specs)), daemon=True
+        )
+        check.start()
+        candidates = [(i, commit, self.values(commit)) for i, commit in enumerate(commits)]
+        check.join()
+        ids = checked[0] if checked else [None] * len(specs)
+        missing = []
+        for i, commit, values in candidates:
+            if values is None:
+                missing.append(i)
+                continue
+            recorded = self.entries[commit.sha][1][1:]
+            at = start[commit.sha]
+            if ids[at : at + len(recorded)] == recorded:
+                self.found[commit.sha] = values
+            else:  # not git's blob at that path: computed again
+                missing.append(i)
+        if not missing:
+            return []
+        oldest = missing[-1]
+        if oldest + 1 == len(commits):
+            return _log(root, args, last)
+        return _log(root, [commits[0].sha, f"^{commits[oldest + 1].sha}"], None)
+
+    def save(self, walked: list[_Commit], plans: dict[str, _Plan], points: list[Point]) -> None:
+        """Index the walked commits whose every file came from git and parsed."""
+        failed = {p.sha for p in points if p.errors}
+        commits: dict[str, dict[str, list[str]]] = {}
+        joined_of: dict[int, str] = {}  # a plan's paths, joined (plans share lists)
+        for commit in walked:
+            if commit.sha in failed:
+                continue
+            items = plans[commit.sha]
+            ids = [commit.tree]
+            for _path, key in items:
+                if not isinstance(key, str) or key.startswith("md5:"):
+                    break
+                ids.append(key)
+            else:
+                joined = joined_of.get(id(items))
+                if joined is None:
+                    joined = joined_of[id(items)] = "\0".join(path for path, _key in items)
+                commits.setdefault(joined, {})[commit.sha] = ids
+        if not commits:
+            return
+        values: dict[str, dict[str, dict[str, Any]]] = {}
+        for (key, path), flat in self.flats.items():
+            if not key.startswith("md5:"):
+                values.setdefault(path, {})[key] = flat
+        index.save(
+            self.directory,
+            self.name,
+            {"version": self.VERSION, "commits": commits, "values": values},
+            _merge,
+        )
+
+
+def _merge(segments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Segments of the history index as one (of this version; a newer entry wins)."""
+    commits: dict[str, dict[str, list[str]]] = {}
+    values: dict[str, dict[str, Any]] = {}
+    for data in segments:
+        if data.get("version") != _Store.VERSION:
+            continue
+        for joined, group in data["commits"].items():
+            commits.setdefault(joined, {}).update(group)
+        for path, by_blob in data["values"].items():
+            values.setdefault(path, {}).update(by_blob)
+    return {"version": _Store.VERSION, "commits": commits, "values": values}
 
 
 #: A commit's metrics files: path -> the key of its bytes (blob sha, or "md5:..." for a file
@@ -208,11 +421,17 @@ _Plan = list[tuple[str, "str | BadInputError"]]
 
 def _plan(root: Root, reader: Reader, commits: list[_Commit]) -> list[tuple[_Commit, _Plan]]:
     """Oldest first: which blob each commit's metrics files are, from its tree (no reads but
-    the few ``dvc.yaml`` and ``dvc.lock`` versions)."""
+    the few ``dvc.yaml`` and ``dvc.lock`` versions).
+
+    A commit that changes no ``dvc.yaml``, ``dvc.lock``, ``params.yaml`` or symlink, and no
+    path a declared metrics path names or holds except the files the previous commit read from
+    its tree, has the previous commit's files, with the changed blobs: no tree questions.
+    """
     links: set[str] = set()
     state = ls_tree(root, commits[-1].sha, links)
     dvcfiles = {p for p in state if is_dvcfile(p)}
     plans = []
+    reuse: _Reuse | None = None
     with BlobReader(root.git_top) as blobs:
         for i, commit in enumerate(reversed(commits)):
             if i:
@@ -225,6 +444,11 @@ def _plan(root: Root, reader: Reader, commits: list[_Commit]) -> list[tuple[_Com
                         state[path] = sha
                         if is_dvcfile(path):
                             dvcfiles.add(path)
+                if reuse is not None and not links:
+                    items = reuse.apply(commit.changes)
+                    if items is not None:
+                        plans.append((commit, items))
+                        continue
             snap = TreeSnapshot(
                 root,
                 sha=commit.sha,
@@ -234,15 +458,58 @@ def _plan(root: Root, reader: Reader, commits: list[_Commit]) -> list[tuple[_Com
                 dvcfiles=dvcfiles,
                 links=links,
             )
-            plans.append((commit, _files_of(reader, snap)))
+            items, declared = _files_of(reader, snap)
+            plans.append((commit, items))
+            reuse = _Reuse.of(items, declared, dvcfiles, snap)
     return plans
 
 
-def _files_of(reader: Reader, snap: TreeSnapshot) -> _Plan:
+class _Reuse:
+    """What decides whether the next commit's metrics files are the previous commit's."""
+
+    def __init__(self, items: _Plan, watched: tuple[str, ...], fixed: frozenset[str]) -> None:
+        self.items = items
+        self.where = {path: i for i, (path, _key) in enumerate(items)}
+        self.watched = watched  # declared metrics paths (a change at or below one matters)
+        self.fixed = fixed  # dvc.yaml, dvc.lock and params.yaml paths
+
+    @classmethod
+    def of(
+        cls, items: _Plan, declared: Declared | None, dvcfiles: set[str], snap: TreeSnapshot
+    ) -> _Reuse | None:
+        """None unless every file came from the tree (no error, nothing from the DVC cache)."""
+        if declared is None or snap.links:
+            return None
+        if not all(isinstance(key, str) and snap.entries.get(path) == key for path, key in items):
+            return None
+        return cls(items, declared.metrics, frozenset({*dvcfiles, *declared.locks, PARAMS_FILE}))
+
+    def apply(self, changes: tuple[tuple[str, str | None, bool], ...]) -> _Plan | None:
+        """The files after ``changes``, or None when the commit needs a full look."""
+        items = self.items
+        for path, sha, is_link in changes:
+            if is_link or path in self.fixed or is_dvcfile(path):
+                return None
+            at = self.where.get(path)
+            if at is not None:
+                if sha is None:
+                    return None  # removed: maybe from the DVC cache now, or gone
+                if items is self.items:
+                    items = list(items)
+                items[at] = (path, sha)
+            elif any(path == w or path.startswith(w + "/") for w in self.watched):
+                return None  # a new file in a declared directory, or a declared file appearing
+        if items is not self.items:
+            self.items = items
+        return items
+
+
+def _files_of(reader: Reader, snap: TreeSnapshot) -> tuple[_Plan, Declared | None]:
     items: _Plan = []
+    decl = None
     try:
-        decl = reader.declared(snap)
-        outs = LazyOutputs(lambda: reader.lock_outputs(snap, decl))
+        decl = found = reader.declared(snap)
+        outs = LazyOutputs(lambda: reader.lock_outputs(snap, found))
         for path in reader.expand(snap, decl.metrics, outs):
             sha = snap.key(path)  # a symlink's target (one leaving the project is refused)
             if sha is not None:
@@ -260,7 +527,8 @@ def _files_of(reader: Reader, snap: TreeSnapshot) -> _Plan:
             items.append((path, key))
     except BadInputError as exc:  # a malformed dvc.yaml or dvc.lock at this commit
         items.append((getattr(exc, "path", "dvc.yaml"), exc))
-    return items
+        decl = None
+    return items, decl
 
 
 def _point(
@@ -289,10 +557,11 @@ def _point(
 
 
 def _select(points: list[Point], wanted: tuple[str, ...]) -> tuple[Column, ...]:
-    seen: dict[tuple[str, str], None] = {}
+    keys_of: dict[str, dict[str, None]] = {}
     for point in points:
         for path, flat in point.metrics.items():
-            seen.update(dict.fromkeys((path, key) for key in flat))
+            keys_of.setdefault(path, {}).update(dict.fromkeys(flat))
+    seen = [(path, key) for path, keys in keys_of.items() for key in keys]
     files_of: dict[str, set[str]] = {}
     for path, key in seen:
         files_of.setdefault(key, set()).add(path)

@@ -9,6 +9,7 @@ tests compare both on random tables); anything else goes through tabulate itself
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -248,9 +249,17 @@ def csv_text(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 # -- history ------------------------------------------------------------------------------
 def iso_time(time: int) -> str:
     """A commit time as ISO 8601 UTC: ``2024-01-31T12:00:00Z``."""
-    from datetime import UTC, datetime
+    days, seconds = divmod(time, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    return f"{_iso_day(days)}T{hours:02d}:{seconds // 60:02d}:{seconds % 60:02d}Z"
 
-    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+@functools.cache
+def _iso_day(days: int) -> str:
+    """The date ``days`` after 1970-01-01 (a history's commits share few days: cached)."""
+    from datetime import date
+
+    return date.fromordinal(719163 + days).isoformat()
 
 
 def history_json(hist: History) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ import os
 import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
+from mlratchet.dvcroot import Root
 from mlratchet.errors import BadInputError, RefusedError
 from mlratchet.gitio import BlobReader, run
 
@@ -40,33 +40,6 @@ class SymlinkEscapeError(RefusedError):
         self.path = path
         self.where = where
         self.target = target
-
-
-@dataclass(frozen=True)
-class Root:
-    """Where the DVC project lives: its directory, the git work tree, and the path between."""
-
-    path: Path  # the DVC root (the directory holding .dvc/), or the git top level without one
-    git_top: Path
-    prefix: str  # the DVC root relative to the git top level, "" or "sub/dir/"
-
-
-def find_root(start: Path | str) -> Root:
-    """The DVC project containing ``start``: the nearest directory with ``.dvc/`` in git."""
-    from mlratchet.gitio import toplevel
-
-    top = toplevel(start).resolve()
-    here = Path(start).resolve()
-    candidate = here
-    while True:
-        if (candidate / ".dvc").is_dir():
-            break
-        if candidate in {top, candidate.parent}:
-            candidate = top
-            break
-        candidate = candidate.parent
-    rel = candidate.relative_to(top).as_posix()
-    return Root(path=candidate, git_top=top, prefix="" if rel == "." else rel + "/")
 
 
 class Snapshot(ABC):

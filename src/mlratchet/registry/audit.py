@@ -25,6 +25,7 @@ tell which of two tags was moved (``date-order``, ``duplicate-counter``), it bla
 
 from __future__ import annotations
 
+import math
 import time as clock
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -145,7 +146,19 @@ def _date_order(artifact: str, records: list[TagRecord]) -> Iterable[Finding]:
         for r in records
         if r.annotated and r.time is not None and r.parsed and r.parsed.counter is not None
     ]
+    by_counter: dict[int, list[tuple[int, int, TagRecord]]] = {}
+    for item in dated:
+        by_counter.setdefault(item[0], []).append(item)
+    # The earliest date among the tags of a higher counter: most tags have none earlier than
+    # their own, and only those that do are compared with every other (linear, not quadratic).
+    earliest_above: dict[int, float] = {}
+    running = math.inf
+    for counter in sorted({c for c, _t, _r in dated}, reverse=True):
+        earliest_above[counter] = running
+        running = min(running, *(t for c, t, _r in by_counter[counter]))
     for counter, time, record in dated:
+        if earliest_above[counter] >= time:
+            continue
         later = sorted((t, o.name, o) for c, t, o in dated if c > counter and t < time)
         if later:
             first = later[0][2]

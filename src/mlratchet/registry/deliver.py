@@ -113,7 +113,7 @@ def verify(
     there, checked against that commit's ``dvc.lock``). Nothing is written.
     """
     from mlratchet.dvclock import cache_path
-    from mlratchet.metrics.source import find_root
+    from mlratchet.dvcroot import find_root
     from mlratchet.registry.artifacts import artifact_entry, declared_artifact
     from mlratchet.registry.state import find_shortcut, load_state, parse_shortcut
 

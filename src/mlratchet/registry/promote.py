@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlratchet import revs
+from mlratchet.dvcroot import find_root
 from mlratchet.errors import (
     BadInputError,
     ConflictError,
@@ -40,7 +41,6 @@ from mlratchet.errors import (
     RefusedError,
 )
 from mlratchet.gitio import dirty_paths, git, head, read_blob, run
-from mlratchet.metrics.source import find_root
 from mlratchet.policy import Policy, policy_at
 from mlratchet.registry import card as cards
 from mlratchet.registry.artifacts import artifact_entry, declared_artifact

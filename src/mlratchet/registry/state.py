@@ -302,10 +302,13 @@ def _collect(events: list[Event]) -> tuple[dict[tuple[str, str], _Version], list
             key = (event.version, event.commit)
             versions.setdefault(key, _Version(event.version, event.commit, True))
             versions[key].direct.append(event)
+    registered: dict[str, list[_Version]] = {}  # commit -> its registered versions
+    for version in versions.values():
+        registered.setdefault(version.commit, []).append(version)
     for event in events:
         if event.event not in ("assignment", "unassignment") or not event.stage:
             continue
-        at_commit = [v for v in versions.values() if v.commit == event.commit and v.direct]
+        at_commit = registered.get(event.commit, [])
         if at_commit:
             # GTO fails on a commit with two registered versions; we take the active, newest.
             target = max(at_commit, key=lambda v: _direct_active_key(v.direct))
@@ -417,9 +420,50 @@ def build_state(tags: tuple[TagRecord, ...]) -> RegistryState:
     return RegistryState(artifacts=artifacts, tags=tags)
 
 
+#: Bump when what a listing becomes (this module's rules, its dataclasses) changes.
+_CACHE_VERSION = 1
+
+
 def load_state(repo: Path | str, *, messages: bool = False) -> RegistryState:
-    """Read the registry of ``repo`` (one ``git for-each-ref``)."""
-    return build_state(read_tags(repo, messages=messages))
+    """Read the registry of ``repo``.
+
+    The state is kept in the index (:mod:`mlratchet.index`), keyed by a digest of every tag's
+    name and object id (one cheap ``git for-each-ref``): a tag object's id fixes its name,
+    tagger, date, message and target, so an unchanged listing means an unchanged state, and any
+    tag added, moved or deleted means one ``git for-each-ref`` of every field and a new state.
+    """
+    import hashlib
+
+    from mlratchet import index
+    from mlratchet.gitio import spawn
+
+    listing = spawn(repo, "for-each-ref", "--format=%(refname) %(objectname)", TAGS_PREFIX)
+    directory = index.index_dir(repo)
+    refs = listing.communicate()[0]
+    if listing.returncode != 0:
+        return build_state(read_tags(repo, messages=messages))  # git's error, from run()
+    key = hashlib.sha256(refs).hexdigest()
+    name = f"registry-state-{'messages' if messages else 'plain'}"
+    cached = index.load_newest(directory, name)
+    if cached is not None and cached.get("version") == _CACHE_VERSION and cached["key"] == key:
+        try:
+            state = index.unpack(cached["state"], _CLASSES)
+            if isinstance(state, RegistryState):
+                return state
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass  # not what this program writes: built again below
+    state = build_state(read_tags(repo, messages=messages))
+    if refs == _names_and_ids(state.tags):  # no tag moved between the two listings
+        payload = {"version": _CACHE_VERSION, "key": key, "state": index.pack(state)}
+        index.save(directory, name, payload, lambda segments: segments[-1])
+    return state
+
+
+def _names_and_ids(tags: tuple[TagRecord, ...]) -> bytes:
+    """The cheap listing (``%(refname) %(objectname)``) that ``tags`` were read from."""
+    return "".join(f"{TAGS_PREFIX}{t.name} {t.object}\n" for t in tags).encode(
+        "utf-8", "surrogateescape"
+    )
 
 
 @dataclass(frozen=True)
@@ -483,3 +527,18 @@ def find_shortcut(state: RegistryState, shortcut: Shortcut) -> VersionState:
             f"(ratchet registry show {artifact.name})"
         )
     return found
+
+
+#: The classes a cached state is made of (see :func:`mlratchet.index.unpack`).
+_CLASSES: dict[str, type] = {
+    f"{cls.__module__}:{cls.__qualname__}": cls
+    for cls in (
+        RegistryState,
+        ArtifactState,
+        VersionState,
+        StageHold,
+        Event,
+        TagRecord,
+        ParsedTag,
+    )
+}

@@ -13,12 +13,11 @@ The CLI marks them and exits 3; ``show NAME#STAGE`` of such a stage is refused (
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
+from mlratchet.dvcroot import find_root
 from mlratchet.errors import BadInputError
-from mlratchet.metrics.source import find_root
 from mlratchet.registry.audit import AuditReport, FindingJSON, audit_tags, stage_findings
-from mlratchet.registry.card import ModelCard, split_message
 from mlratchet.registry.state import (
     ArtifactState,
     Event,
@@ -29,6 +28,9 @@ from mlratchet.registry.state import (
     parse_shortcut,
 )
 from mlratchet.registry.tags import FULLNAME_RE
+
+if TYPE_CHECKING:
+    from mlratchet.registry.card import ModelCard
 
 
 class VersionRef(TypedDict):
@@ -121,7 +123,38 @@ class HistoryView(TypedDict):
 
 
 def _declared(root: Path) -> tuple[list[str], dict[str, list[str]]]:
-    """Artifacts declared in dvc.yaml, and each one's stages in the committed policy's order."""
+    """Artifacts declared in dvc.yaml, and each one's stages in the committed policy's order.
+
+    Kept in the index (:mod:`mlratchet.index`) by a digest of the two files' bytes: parsing
+    their YAML costs more than the rest of ``registry show``.
+    """
+    import hashlib
+
+    from mlratchet import index
+
+    digest = hashlib.sha256(b"declared 1")
+    for name in ("dvc.yaml", "ratchet.yaml"):
+        try:
+            data = (root / name).read_bytes()
+        except FileNotFoundError:
+            data = b"absent"
+        except OSError:  # unreadable, a directory...: the parse below says what is wrong
+            return _parse_declared(root)
+        digest.update(hashlib.sha256(data).digest())
+    key = digest.hexdigest()
+    directory = index.index_dir(root)
+    cached = index.load_newest(directory, "registry-declared")
+    if cached is not None and cached.get("key") == key:
+        names, stages = cached.get("names"), cached.get("stages")
+        if isinstance(names, list) and isinstance(stages, dict):
+            return names, stages
+    names, stages = _parse_declared(root)
+    payload = {"key": key, "names": names, "stages": stages}
+    index.save(directory, "registry-declared", payload, lambda segments: segments[-1])
+    return names, stages
+
+
+def _parse_declared(root: Path) -> tuple[list[str], dict[str, list[str]]]:
     from mlratchet.policy import policy_at
     from mlratchet.registry.artifacts import declared_artifacts
 
@@ -193,6 +226,8 @@ def _version_summary(artifact: ArtifactState, version: VersionState) -> VersionS
 
 def event_json(event: Event) -> EventJSON:
     """An event as JSON; the message without the model card."""
+    from mlratchet.registry.card import split_message
+
     message, card = split_message(event.message) if event.message is not None else (None, None)
     return {
         "timestamp": event.timestamp,
@@ -253,6 +288,8 @@ def show(repo: Path | str, ref: str | None = None) -> RegistryView | ArtifactVie
     cards = []
     for event in reversed(version.events):
         if event.event == "assignment" and event.message is not None:
+            from mlratchet.registry.card import split_message
+
             _, card = split_message(event.message)
             if card is not None:
                 cards.append(card)

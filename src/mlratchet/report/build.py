@@ -21,9 +21,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from mlratchet.dvclock import raw_stages
+from mlratchet.dvcroot import Root, find_root
 from mlratchet.errors import IntegrityError, RatchetError
 from mlratchet.gitio import BlobReader
-from mlratchet.metrics.source import Root, Snapshot, TreeSnapshot, WorkspaceSnapshot, find_root
+from mlratchet.metrics.source import Snapshot, TreeSnapshot, WorkspaceSnapshot
 from mlratchet.report.charts import resample
 from mlratchet.report.sections import (
     Charts,

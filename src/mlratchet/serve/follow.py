@@ -173,7 +173,7 @@ class Follower:
         swap: Callable[[LoadedModel], None],
         count: Callable[[str, str | None], None],
     ) -> None:
-        from mlratchet.metrics.source import find_root
+        from mlratchet.dvcroot import find_root
 
         self.settings = settings
         self.root = find_root(settings.repo).path

@@ -82,7 +82,7 @@ class LoadedModel:
 
 def default_reference(repo: Path | str) -> str:
     """``NAME#STAGE`` of the one artifact ``ratchet.yaml`` gives stages, at its last stage."""
-    from mlratchet.metrics.source import find_root
+    from mlratchet.dvcroot import find_root
     from mlratchet.policy import policy_at
 
     policy = policy_at(find_root(repo).path, None)[0]
@@ -196,7 +196,7 @@ def load(
     """Verify, load and see the model ``reference`` names (see the module's docstring)."""
     from mlratchet import modelio
     from mlratchet.adapter import view
-    from mlratchet.metrics.source import find_root
+    from mlratchet.dvcroot import find_root
     from mlratchet.policy import policy_at
     from mlratchet.registry.deliver import verify
 

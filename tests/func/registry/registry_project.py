@@ -107,7 +107,12 @@ def env_with(**extra: str) -> dict[str, str]:
 
 
 def files(repo: Path) -> dict[str, str]:
-    """snapshot() without .git/index, which `git status` refreshes on its own."""
+    """snapshot() without .git/index, which `git status` refreshes on its own, and mlratchet's
+    index (.git/mlratchet/index/), a cache that any read may fill."""
     from helpers import snapshot
 
-    return {k: v for k, v in snapshot(repo).items() if k != ".git/index"}
+    return {
+        k: v
+        for k, v in snapshot(repo).items()
+        if k != ".git/index" and not k.startswith(".git/mlratchet/index/")
+    }
