@@ -99,6 +99,24 @@ def test_labels_arriving_later_are_joined_and_metrics_equal_sklearn(wine: Projec
     assert realized["verdict"] == "ok"
 
 
+def test_a_log_folder_is_joined_like_one_file(wine: Project) -> None:
+    """A folder of Parquet files (a prediction log of `ratchet serve --log-dir`) is the same
+    batch as the one file it was split from: the same rows judged, the same metrics."""
+    rows = batch_and_truth(wine)
+    labels = rows[["row_id", "target"]].iloc[: len(rows) // 2]
+    batch_path, labels_path = write(wine, rows, labels)
+    whole = monitor(wine, batch_path, "--labels", labels_path, expect=0)["realized"]
+    folder = wine.dvc_root / "out" / "log"
+    folder.mkdir()
+    half = len(rows) // 3
+    batch = rows.drop(columns="target")
+    batch.iloc[:half].to_parquet(folder / "predictions-0001.parquet", index=False)
+    batch.iloc[half:].to_parquet(folder / "predictions-0002.parquet", index=False)
+    split = monitor(wine, "out/log", "--labels", labels_path, expect=0)["realized"]
+    assert split["rows"] == whole["rows"]
+    assert split["metrics"] == whole["metrics"]
+
+
 def test_wrong_labels_decay_and_exit_1(wine: Project) -> None:
     """Labels that disagree with the model: realized accuracy far below validation, exit 1
     with a realized_decay alert; --md shows the table."""

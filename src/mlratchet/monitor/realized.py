@@ -455,6 +455,10 @@ def _table(source: Path | pd.DataFrame) -> pd.DataFrame:
 
     if isinstance(source, pd.DataFrame):
         return source
+    if Path(source).is_dir():  # a prediction log of `ratchet serve --log-dir`
+        from mlratchet.tables import read_folder
+
+        return read_folder(source).to_pandas()
     return open_data(source).read().to_pandas()
 
 
