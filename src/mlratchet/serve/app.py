@@ -218,6 +218,7 @@ class Endpoints:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.batcher: Batcher | None = None
+        self.checking = 0  # requests whose rows are being read and checked (batching)
         if service.settings.batch_wait_seconds > 0:
             from mlratchet.serve.batching import Batcher
 
@@ -225,6 +226,7 @@ class Endpoints:
                 service.score,
                 wait_seconds=service.settings.batch_wait_seconds,
                 max_rows=service.settings.max_batch_rows,
+                busy=lambda: self.checking,
             )
         self.follower: Follower | None = None
         if service.settings.follow is not None:
@@ -237,21 +239,38 @@ class Endpoints:
                 service.count,
             )
 
+    def alone(self, body: bytes, content_type: str, kserve: bool) -> Answer:
+        """Check, score and answer one request body, in one worker thread (no batching)."""
+        service = self.service
+        accepted = service.check(body, content_type, kserve)
+        if not isinstance(accepted, Accepted):
+            return accepted
+        try:
+            scores = service.score(accepted.loaded, accepted.table)
+        except Exception as exc:  # the model's failure is answered (500), never raised
+            return _model_error(exc)
+        return service.answer(accepted, scores)
+
     async def predict(self, body: bytes, content_type: str, kserve: bool) -> Answer:
         """Check, score (alone or batched) and answer one request body."""
         from starlette.concurrency import run_in_threadpool
 
+        if self.batcher is None:
+            return await run_in_threadpool(self.alone, body, content_type, kserve)
         service = self.service
-        accepted = await run_in_threadpool(service.check, body, content_type, kserve)
+        self.checking += 1
+        try:
+            accepted = await run_in_threadpool(service.check, body, content_type, kserve)
+        finally:
+            self.checking -= 1
         if not isinstance(accepted, Accepted):
             return accepted
         try:
-            if self.batcher is not None:
-                scores = await self.batcher.submit(accepted.loaded, accepted.table)
-            else:
-                scores = await run_in_threadpool(service.score, accepted.loaded, accepted.table)
+            scores = await self.batcher.submit(accepted.loaded, accepted.table)
         except Exception as exc:  # the model's failure is answered (500), never raised
             return _model_error(exc)
+        if service.log is None:  # counting and JSON values only: no need for a thread
+            return service.answer(accepted, scores)
         return await run_in_threadpool(service.answer, accepted, scores)
 
     async def timed(self, endpoint: str, request: Request, kserve: bool = False) -> Response:

@@ -1,11 +1,12 @@
 """Adaptive batching: concurrent requests' rows gathered into one model call.
 
 A request whose rows passed the checks waits in a queue. One collector takes the first waiting
-request, then whatever else arrives within ``wait_seconds`` (until ``max_rows``), calls the
-model once on all their rows (in a worker thread), and gives each request its own slice of the
-scores. While the model runs, new requests queue up, so under load batches grow by
-themselves; alone, a request waits at most ``wait_seconds`` more. Requests held for different
-models (a swap between them) are scored separately.
+request and every other already waiting; while more requests are still being checked (``busy``
+counts them), it waits for them, at most ``wait_seconds`` in all (until ``max_rows``). Then it
+calls the model once on all their rows (in a worker thread) and gives each request its own
+slice of the scores. While the model runs, new requests queue up, so under load batches grow
+by themselves; a request alone, with nothing else in flight, does not wait at all. Requests
+held for different models (a swap between them) are scored separately.
 
 Scores are row by row for tree ensembles and most estimators, so a batched row's score is
 the one it would get alone; a model whose arithmetic depends on the batch (BLAS blocking in a
@@ -44,11 +45,13 @@ class Batcher:
         wait_seconds: float,
         max_rows: int,
         on_call: Callable[[int], None] | None = None,
+        busy: Callable[[], int] | None = None,
     ) -> None:
         self.score = score
         self.wait_seconds = wait_seconds
         self.max_rows = max_rows
         self.on_call = on_call
+        self.busy = busy  # requests still being checked (None: assume some, always wait)
         self._queue: asyncio.Queue[_Waiting] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -78,13 +81,16 @@ class Batcher:
         batch, rows = [first], first.table.num_rows
         deadline = loop.time() + self.wait_seconds
         while rows < self.max_rows:
-            left = deadline - loop.time()
-            if left <= 0:
-                break
             try:
-                item = await asyncio.wait_for(self._queue.get(), left)
-            except TimeoutError:
-                break
+                item = self._queue.get_nowait()  # already waiting: always taken
+            except asyncio.QueueEmpty:
+                left = deadline - loop.time()
+                if left <= 0 or (self.busy is not None and self.busy() == 0):
+                    break  # nothing more is on its way
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), left)
+                except TimeoutError:
+                    break
             batch.append(item)
             rows += item.table.num_rows
         return batch
