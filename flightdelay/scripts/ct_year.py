@@ -383,9 +383,10 @@ def markdown(
         p, n = totals["realized"], totals["never_retrained"]
         span = f"{min(totals['months'])}-{max(totals['months'])}"
         lines += [
-            f"Over months {span} ({p['flights']} flights), {totals['retrains']} retrains, "
-            f"{totals['promotions_to_production']} promoted to production; a retrained model "
-            f"was in production in months {totals['months_with_a_retrained_model'] or 'none'}.",
+            f"Over months {span} ({p['flights']} flights): CT ran {totals['retrains']} "
+            f"time(s), {totals['promotions_to_production']} model(s) promoted to production; "
+            "months with a retrained model in production: "
+            f"{', '.join(map(str, totals['months_with_a_retrained_model'])) or 'none'}.",
             "",
             "| | mean realized ROC-AUC | mean log loss | total cost ($) |",
             "|---|---:|---:|---:|",
@@ -394,7 +395,8 @@ def markdown(
             f"| first model, never retrained | {n['mean_roc_auc']:.4f} | "
             f"{n['mean_log_loss']:.4f} | {n['total_cost']:,.0f} |",
             f"| difference | {totals['mean_roc_auc_gain']:+.4f} | "
-            f"{p['mean_log_loss'] - n['mean_log_loss']:+.4f} | {-totals['cost_saved']:+,.0f} |",
+            f"{p['mean_log_loss'] - n['mean_log_loss']:+.4f} | "
+            f"{p['total_cost'] - n['total_cost']:+,.0f} |",
             "",
         ]
     if audit_ok is not None:
