@@ -337,6 +337,22 @@ def summary(months: list[Month]) -> dict[str, Any]:
     out["cost_saved"] = round(
         out["never_retrained"]["total_cost"] - out["realized"]["total_cost"], 2
     )
+    served = [m for m in both if m.month in diverged]
+    if served:  # the months where the two differ: a retrained model was serving
+        gain = [float(m.realized[HEADLINE]) - float(m.never_retrained[HEADLINE]) for m in served]
+        out["while_retrained"] = {
+            "months": [m.month for m in served],
+            f"mean_{HEADLINE}_gain": mean(gain),
+            "cost_saved": round(
+                sum(
+                    float(m.never_retrained.get("cost_total") or 0.0)
+                    - float(m.realized.get("cost_total") or 0.0)
+                    for m in served
+                ),
+                2,
+            ),
+            "months_better": sum(g > 0 for g in gain),
+        }
     out["retrains"] = sum(m.ct_ran for m in months)
     out["promotions_to_production"] = sum(m.production.startswith("promoted") for m in months)
     return out
@@ -399,6 +415,15 @@ def markdown(
             f"{p['total_cost'] - n['total_cost']:+,.0f} |",
             "",
         ]
+        served = totals.get("while_retrained")
+        if served:
+            lines += [
+                f"While a retrained model served ({len(served['months'])} months): realized "
+                f"ROC-AUC {served['mean_roc_auc_gain']:+.4f} on average, better in "
+                f"{served['months_better']} of {len(served['months'])} months, and "
+                f"${served['cost_saved']:,.0f} of cost saved at the policy's cost matrix.",
+                "",
+            ]
     if audit_ok is not None:
         lines += [
             f"Registry audit: {'clean' if audit_ok else 'FINDINGS'}; "
