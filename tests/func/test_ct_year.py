@@ -1,7 +1,9 @@
 """Continuous training simulated month by month against a real bare remote (scripts/ct_year.py).
 
-The same commands the CT and monitor workflows run: monitor the new month against the
-production model, retrain on an alert or on schedule, verify, push, promote through the gates.
+The same commands the CT and monitor workflows run: monitor the new, labelled month against the
+production model (drift and realized performance) and against the first model never retrained,
+retrain on an alert or on schedule, verify, push, promote through the gates (champion against
+challenger on the same rows).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def year(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Months 10-12 of 2013 with a small model (the loop is the point, not the model)."""
+    """A first model on months 1-9, then months 10-12 of 2013 with a small model (the loop is the
+    point, not the model): the window ends at 11, so CT can only run in December."""
     work = tmp_path_factory.mktemp("ct-year")
     proc = subprocess.run(
         [
@@ -29,7 +32,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict:
             str(ROOT / "flightdelay/scripts/ct_year.py"),
             "--fast",
             "--start-month",
-            "10",
+            "9",
             "--schedule-every",
             "2",
             "--workdir",
@@ -38,6 +41,8 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict:
             str(work / "year.json"),
             "--out",
             str(work / "year.md"),
+            "--png",
+            str(work / "year.png"),
         ],
         capture_output=True,
         text=True,
@@ -48,6 +53,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict:
     record = json.loads((work / "year.json").read_text())
     record["work"] = work / "work"
     record["markdown"] = (work / "year.md").read_text()
+    record["png"] = work / "year.png"
     return record
 
 
@@ -61,18 +67,60 @@ def test_no_tag_moved_and_the_remote_holds_every_tag(year: dict) -> None:
 
 def test_every_retrain_went_through_the_gates(year: dict) -> None:
     """A retrain ends in staging or a named refusal; production only after staging."""
-    months = year["months"]
-    assert months[0]["action"] == "retrain (initial)"
-    for month in months:
-        if month["action"] == "-":
-            assert month["monitor"] == "ok" and month["tags"] == []
+    assert year["first"]["ct_ran"] and year["first"]["production"].startswith("promoted")
+    for month in year["months"]:
+        if not month["ct_ran"]:
+            assert month["tags"] == [] and month["staging"] == "-"
+            assert month["ct_due"] == "-" or month["decision"].startswith("no CT: the window")
             continue
+        assert month["ct_due"] in {"alert", "schedule"}
         assert month["staging"].startswith(("promoted", "refused ("))
         if month["staging"].startswith("refused"):
             assert month["production"] == "-" and month["tags"] == []
-        assert month["window"].endswith(f"test {month['month'] - 1}-{month['month']}")
-    retrain_reasons = {m["action"] for m in months[1:] if m["action"] != "-"}
-    assert retrain_reasons <= {"retrain (alert)", "retrain (schedule)"}
+        assert month["window"].endswith(f"test {month['month']}")
+    assert any(month["ct_ran"] for month in year["months"])
+
+
+def test_each_month_is_judged_for_production_and_never_retrained(year: dict) -> None:
+    """Every month carries the realized figures of the model in production and of the first
+    model never retrained, as {name: value} maps; they agree while the first model serves."""
+    assert [m["month"] for m in year["months"]] == [10, 11, 12]
+    for month in year["months"]:
+        assert month["production_version"]
+        for side in ("realized", "never_retrained"):
+            figures = month[side]
+            assert 0.5 < figures["roc_auc"] < 1.0, (month["month"], side)
+            assert figures["cost_per_row"] >= 0 and figures["rows"] > 0
+            assert figures["cost_total"] == round(figures["cost_per_row"] * figures["rows"], 2)
+        if month["production_version"] == year["first_version"]:
+            assert month["realized"] == month["never_retrained"]
+    assert year["summary"]["months"] == [10, 11, 12]
+    assert "What retraining bought" in year["markdown"]
+    assert year["png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_champion_and_challenger_were_scored_on_the_same_rows(year: dict) -> None:
+    """Each retrain records both sides' scores on one rows_md5, the one in the model card."""
+    checkout, ratchet = year["work"] / "ci", str(Path(sys.executable).with_name("ratchet"))
+    for month in (m for m in year["months"] if m["ct_ran"]):
+        champion, challenger = month["champion"], month["challenger"]
+        assert champion["rows_md5"] == challenger["rows_md5"]
+        assert champion["scores"]["model.test.roc_auc"] > 0.5
+        assert challenger["scores"]["model.test.roc_auc"] > 0.5
+        if not month["staging"].startswith("promoted"):
+            continue
+        version = month["staging"].removeprefix("promoted ")
+        view = json.loads(
+            subprocess.run(
+                [ratchet, "registry", "show", f"flight-delay@{version}", "--json"],
+                cwd=checkout,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        cards = [c["comparison"] for c in view["cards"] if c.get("comparison")]
+        assert cards and all(c["rows_md5"] == challenger["rows_md5"] for c in cards[:1])
 
 
 def test_gto_agrees_with_the_registry_at_the_end(year: dict) -> None:
