@@ -92,8 +92,13 @@ class ModelView:
             names = _feature_names(steps, out.shape[1])
             out = pd.DataFrame(out, columns=names)
         out = out.reset_index(drop=True)
-        numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])]
-        out[numeric] = out[numeric].astype("float64")
+        numeric = [  # read once from the dtypes; a float64 column is already what we want
+            c
+            for c, dtype in out.dtypes.items()
+            if pd.api.types.is_numeric_dtype(dtype) and dtype != np.float64
+        ]
+        if numeric:
+            out[numeric] = out[numeric].astype("float64")
         out.columns = [str(c) for c in out.columns]
         return out
 
