@@ -90,3 +90,18 @@ def experiment_files(
     for path, values in metrics.items():
         out[prefix + path] = (json.dumps(values, indent=2, sort_keys=True) + "\n").encode()
     return out
+
+
+#: A one-stage pipeline whose stage sleeps ``train.seconds`` (for stopping a sweep mid-run).
+SLOW_STAGE: dict[str, str] = {
+    "params.yaml": "train:\n  seconds: 1\n",
+    "dvc.yaml": (
+        "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n"
+        "    params: [train.seconds]\n    metrics:\n      - metrics.json: {cache: false}\n"
+    ),
+    "train.py": (
+        "import json, time, yaml\n"
+        "s = yaml.safe_load(open('params.yaml'))['train']['seconds']\n"
+        "time.sleep(s)\njson.dump({'score': s}, open('metrics.json', 'w'))\n"
+    ),
+}

@@ -22,6 +22,7 @@ import pytest
 
 import second_project as sp
 from daskcluster import cluster
+from expfixture import SLOW_STAGE
 from helpers import commit_all, dvc, gen, git
 from second_project import Project, ratchet
 
@@ -152,21 +153,7 @@ def test_cluster_refuses_what_workers_cannot_reach(
 
 def test_cluster_ctrl_c_stops_cleanly(tmp_repo: Path, scheduler: str, tmp_path: Path) -> None:
     """SIGINT to a cluster sweep: exit 130; no ref here or on the git remote, no note."""
-    gen(
-        tmp_repo,
-        {
-            "params.yaml": "train:\n  seconds: 1\n",
-            "dvc.yaml": (
-                "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n"
-                "    params: [train.seconds]\n    metrics:\n      - metrics.json: {cache: false}\n"
-            ),
-            "train.py": (
-                "import json, time, yaml\n"
-                "s = yaml.safe_load(open('params.yaml'))['train']['seconds']\n"
-                "time.sleep(s)\njson.dump({'score': s}, open('metrics.json', 'w'))\n"
-            ),
-        },
-    )
+    gen(tmp_repo, SLOW_STAGE)
     dvc(tmp_repo, "remote", "add", "-d", "store", str(tmp_path / "store"))
     dvc(tmp_repo, "repro", "-q")
     commit_all(tmp_repo, "a slow stage")

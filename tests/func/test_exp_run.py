@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import second_project as sp
+from expfixture import SLOW_STAGE
 from helpers import commit_all, dvc, gen, git
 from second_project import Project, ratchet
 
@@ -164,21 +165,7 @@ def test_subdir_project(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 def test_ctrl_c_stops_cleanly(tmp_repo: Path) -> None:
     """SIGINT to `ratchet exp run`: exit 130, no ref, no note, no workspace left behind."""
-    gen(
-        tmp_repo,
-        {
-            "params.yaml": "train:\n  seconds: 1\n",
-            "dvc.yaml": (
-                "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n"
-                "    params: [train.seconds]\n    metrics:\n      - metrics.json: {cache: false}\n"
-            ),
-            "train.py": (
-                "import json, time, yaml\n"
-                "s = yaml.safe_load(open('params.yaml'))['train']['seconds']\n"
-                "time.sleep(s)\njson.dump({'score': s}, open('metrics.json', 'w'))\n"
-            ),
-        },
-    )
+    gen(tmp_repo, SLOW_STAGE)
     dvc(tmp_repo, "repro", "-q")
     commit_all(tmp_repo, "a slow stage")
     before = set(Path(tempfile.gettempdir()).glob("ratchet-exp-*"))
