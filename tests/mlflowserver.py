@@ -82,17 +82,9 @@ class MlflowServer:
 
     def runs(self, experiment: str) -> list[dict[str, Any]]:
         """Every run (deleted ones too) of ``experiment``, read by MLflow's own client."""
-        proc = subprocess.run(
-            [str(self.python), "-c", _READ_RUNS, self.url, experiment],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env=_env(),
+        data: list[dict[str, Any]] = in_mlflow(
+            self.python, _READ_RUNS, self.url, experiment, what="MlflowClient"
         )
-        if proc.returncode != 0:
-            raise AssertionError(f"MlflowClient failed:\n{proc.stderr[-3000:]}")
-        data: list[dict[str, Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
         return data
 
 
@@ -204,9 +196,15 @@ def score_with_mlflow(host: str, port: int, columns: list[str], data: list[list[
     """The predictions MLflow's ``ScoringServerClient`` gets from a scoring server (see
     ``_SCORE``), run in MLflow's venv (skipped or failed as :func:`require_mlflow` says)."""
     python = require_mlflow().parent / "python"
+    payload = json.dumps({"columns": columns, "data": data})
+    return in_mlflow(python, _SCORE, host, str(port), stdin=payload, what="MLflow's scoring client")
+
+
+def in_mlflow(python: Path, script: str, *args: str, stdin: str | None = None, what: str) -> Any:
+    """Run ``script`` with MLflow's venv ``python``; the JSON its last stdout line prints."""
     proc = subprocess.run(
-        [str(python), "-c", _SCORE, host, str(port)],
-        input=json.dumps({"columns": columns, "data": data}),
+        [str(python), "-c", script, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -214,5 +212,5 @@ def score_with_mlflow(host: str, port: int, columns: list[str], data: list[list[
         env=_env(),
     )
     if proc.returncode != 0:
-        raise AssertionError(f"MLflow's scoring client failed:\n{proc.stderr[-3000:]}")
+        raise AssertionError(f"{what} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
