@@ -7,9 +7,10 @@ nothing is ever checked out.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -57,6 +58,31 @@ def spawn(repo: Path | str, *args: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
         env=_env(),
     )
+
+
+def stream(repo: Path | str, *args: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """The stdout of ``git -C repo args...`` in pieces as git writes it (to work on while git
+    goes on); :class:`GitError` with git's message, after the last piece, when it fails."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            ["git", "-C", str(repo), *args], stdout=subprocess.PIPE, stderr=errors, env=_env()
+        )
+        stdout = proc.stdout
+        assert isinstance(stdout, io.BufferedReader)  # noqa: S101 - Popen with PIPE sets it
+        try:
+            while piece := stdout.read1(size):
+                yield piece
+        finally:
+            stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        if proc.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip().splitlines()
+            raise GitError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
 
 
 def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
@@ -245,23 +271,35 @@ class BlobReader:
     def read_many(self, specs: Iterable[str]) -> dict[str, bytes]:
         """The content of each object in ``specs`` (missing ones left out), requests pipelined:
         a round trip per page of requests, not per object."""
+        return dict(self.iter_many(specs))
+
+    def iter_many(self, specs: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """``(spec, content)`` of each object in ``specs`` as git answers (missing ones left
+        out), requests fed on a thread: git reads the next ones while the caller works."""
+        import threading
+
         stdin, stdout = self._pipes()
         wanted = [s for s in dict.fromkeys(specs) if "\n" not in s]
-        out: dict[str, bytes] = {}
-        start = 0
-        while start < len(wanted):
-            end, size = start, 0
-            while end < len(wanted) and (end == start or size + len(wanted[end]) < _CHUNK):
-                size += len(wanted[end]) + 1
-                end += 1
-            stdin.write("".join(s + "\n" for s in wanted[start:end]).encode())
-            stdin.flush()
-            for spec in wanted[start:end]:
+        if not wanted:
+            return
+
+        def feed() -> None:
+            try:
+                for start in range(0, len(wanted), 512):
+                    stdin.write("".join(s + "\n" for s in wanted[start : start + 512]).encode())
+                stdin.flush()
+            except (BrokenPipeError, ValueError):  # git stopped, or the reader was closed
+                pass
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        try:
+            for spec in wanted:
                 data = self._answer(stdout)
                 if data is not None:
-                    out[spec] = data
-            start = end
-        return out
+                    yield spec, data
+        finally:
+            writer.join()
 
     def prefetch(self, specs: Iterable[str]) -> None:
         """Read ``specs`` now, pipelined (:meth:`read_many`), for the :meth:`read_object`
@@ -278,16 +316,28 @@ class BlobReader:
 def object_ids(git_top: Path, specs: list[str]) -> list[str | None]:
     """The object id each ``rev:path`` names (None where there is none), in order, through one
     ``git cat-file --batch-check --buffer``, requests pipelined as :class:`BlobReader` does."""
-    import subprocess
-    import threading
-
     if not specs:
         return []
     sendable = ["" if "\n" in spec else spec for spec in specs]  # batch input is line-based
+    payload = "".join(f"{spec}\n" for spec in sendable).encode("utf-8", "surrogateescape")
+    lines = object_ids_raw(git_top, payload).split(b"\n")
+    out: list[str | None] = []
+    for i, spec in enumerate(sendable):
+        line = lines[i] if i < len(lines) else b""
+        out.append(line.decode() if spec and len(line) == 40 and b" " not in line else None)
+    return out
+
+
+def object_ids_raw(git_top: Path | str, payload: bytes) -> bytes:
+    """What ``git cat-file --batch-check=%(objectname) --buffer`` prints for ``payload`` (one
+    ``rev:path`` a line): an id a line, or ``<spec> missing``; fed on a thread while read."""
+    import threading
+
     proc = subprocess.Popen(
         ["git", "-C", str(git_top), "cat-file", "--batch-check=%(objectname)", "--buffer"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
     )
     stdin, stdout = proc.stdin, proc.stdout
@@ -295,9 +345,7 @@ def object_ids(git_top: Path, specs: list[str]) -> list[str | None]:
 
     def feed() -> None:
         try:
-            stdin.write(
-                "".join(f"{spec}\n" for spec in sendable).encode("utf-8", "surrogateescape")
-            )
+            stdin.write(payload)
         except BrokenPipeError:
             pass
         finally:
@@ -306,13 +354,9 @@ def object_ids(git_top: Path, specs: list[str]) -> list[str | None]:
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        lines = stdout.read().split(b"\n")
+        out = stdout.read()
     finally:
         writer.join()
         stdout.close()
         proc.wait()
-    out: list[str | None] = []
-    for i, spec in enumerate(sendable):
-        line = lines[i] if i < len(lines) else b""
-        out.append(line.decode() if spec and len(line) == 40 and b" " not in line else None)
     return out

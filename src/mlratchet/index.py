@@ -21,10 +21,11 @@ already make git run code (hooks), so the checksum is against accidents, not adv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,9 @@ def _read(path: Path) -> dict[str, Any] | None:
         raw = path.read_bytes()
     except OSError:  # absent, or removed by a writer's compaction since it was listed
         return None
-    head, _, body = raw.partition(b"\n")
-    if head != _MAGIC + hashlib.sha256(body).hexdigest().encode("ascii"):
+    cut = raw.find(b"\n")
+    body = memoryview(raw)[cut + 1 :]  # not a copy (a memo is tens of MB)
+    if cut < 0 or raw[:cut] != _MAGIC + hashlib.sha256(body).hexdigest().encode("ascii"):
         return None  # torn or altered
     try:
         data = marshal.loads(body)  # noqa: S302 - checksummed, in .git (see the docstring)
@@ -130,6 +132,38 @@ def _write(directory: Path, path: Path, data: dict[str, Any]) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _writer(directory: Path | None) -> Iterator[bool]:
+    """The writers' lock of ``directory``, taken without waiting: True when held (False when
+    another writer holds it or the directory cannot be written)."""
+    import fcntl
+
+    if directory is None:
+        yield False
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _stamp() -> str:
+    import time
+
+    return f"{time.time_ns():020d}"
+
+
 def save(
     directory: Path | None,
     name: str,
@@ -140,35 +174,38 @@ def save(
     past :data:`MAX_SEGMENTS`, ``merge`` folds every segment into one. False (and nothing
     written) when another writer holds the lock or the directory cannot be written: an index
     is only ever a saving, never a requirement."""
-    import fcntl
-    import time
-
-    if directory is None:
-        return False
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with _writer(directory) as held:
+        if not held or directory is None:
             return False
-        old = _segments(directory, name)
-        stamp = f"{time.time_ns():020d}"
-        if len(old) < MAX_SEGMENTS:
-            _write(directory, directory / f"{name}.{stamp}.idx", data)
+        try:
+            old = _segments(directory, name)
+            path = directory / f"{name}.{_stamp()}.idx"
+            if len(old) < MAX_SEGMENTS:
+                _write(directory, path, data)
+                return True
+            merged = merge([*(d for d in map(_read, old) if d is not None), data])
+            _write(directory, path, merged)
+            for done in old:  # a reader that listed these and opens one now just recomputes
+                done.unlink(missing_ok=True)
             return True
-        merged = merge([*(d for d in map(_read, old) if d is not None), data])
-        _write(directory, directory / f"{name}.{stamp}.idx", merged)
-        for path in old:  # a reader that listed these and opens one now just recomputes
-            path.unlink(missing_ok=True)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        except OSError:
+            return False
+
+
+def replace(directory: Path | None, name: str, data: dict[str, Any]) -> bool:
+    """Make ``data`` the one segment of index ``name`` (an index saved whole each time and read
+    with :func:`load_newest`), under the writers' lock, atomically. False as for :func:`save`."""
+    with _writer(directory) as held:
+        if not held or directory is None:
+            return False
+        try:
+            old = _segments(directory, name)
+            _write(directory, directory / f"{name}.{_stamp()}.idx", data)
+            for done in old:
+                done.unlink(missing_ok=True)
+            return True
+        except OSError:
+            return False
 
 
 def key_of(*parts: str) -> str:

@@ -43,6 +43,14 @@ def _segments(root: Path) -> list[Path]:
     return sorted(directory.glob("metrics-history-*.idx"))
 
 
+def _drop_memo(root: Path) -> None:
+    """Remove the whole-history memo, so that the next read goes through the index."""
+    directory = index.index_dir(root)
+    assert directory is not None
+    for path in directory.glob("metrics-chain-*.idx"):
+        path.unlink()
+
+
 def _walked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record how many commits each history() walks (reads from git, not from the index)."""
     counts: list[int] = []
@@ -61,7 +69,9 @@ def test_index_lives_in_the_git_common_dir_and_rebuilds_after_deletion(repo: Pat
     first = history_json(history(repo))
     assert _segments(repo) and all(".git/mlratchet/index" in str(p) for p in _segments(repo))
     assert history_json(history(repo)) == first
-    for path in _segments(repo):
+    directory = index.index_dir(repo)
+    assert directory is not None
+    for path in directory.glob("*.idx"):  # the index and the memo
         path.unlink()
     assert history_json(history(repo)) == first
     assert _segments(repo)
@@ -73,13 +83,16 @@ def test_a_warm_history_walks_nothing_and_a_new_commit_walks_only_itself(
 ) -> None:
     """Once indexed, only commits without an entry are read from git: a new one, alone."""
     history(repo)
+    _drop_memo(repo)
     walked = _walked(monkeypatch)
     history(repo)
     assert walked == []
     sha = _commit(repo, 0.9)
+    _drop_memo(repo)
     hist = history(repo)
     assert walked == [1]
     assert hist.points[0].sha == sha and hist.points[0].metrics["m.json"]["acc"] == 0.9
+    _drop_memo(repo)
     history(repo)
     assert walked == [1]  # the new commit was indexed too
 
@@ -87,6 +100,7 @@ def test_a_warm_history_walks_nothing_and_a_new_commit_walks_only_itself(
 def test_a_torn_segment_is_ignored(repo: Path) -> None:
     """A segment whose bytes do not match its checksum is not read: git's answer stands."""
     truth = history_json(history(repo))
+    _drop_memo(repo)
     (segment,) = _segments(repo)
     data = bytearray(segment.read_bytes())
     data[-3] ^= 0xFF
@@ -110,6 +124,7 @@ def test_a_forged_entry_is_rebuilt_from_git(repo: Path, monkeypatch: pytest.Monk
     ):
         forged = {"version": history_module._Store.VERSION, "commits": {"m.json": {head: ids}}}
         assert index.save(directory, name, {**forged, "values": {}}, lambda s: s[-1])
+        _drop_memo(repo)
         assert history_json(history(repo)) == truth
         assert walked[-1] == 1  # HEAD alone was read again
     assert len(walked) == 3

@@ -194,10 +194,10 @@ def history(
 
         drawn = plot_history(hist, plot_file)
         note(f"wrote {plot_file} ({len(drawn)} metrics, {len(hist.points)} commits)")
-    from mlratchet.metrics.render import history_csv, history_json, history_table, strict_json
+    from mlratchet.metrics.render import history_csv, history_json_text, history_table
 
     if as_json:
-        click.echo(strict_json(history_json(hist), indent=None), nl=False)
+        click.echo(history_json_text(hist), nl=False)
     elif as_csv:
         click.echo(history_csv(hist), nl=False)
     elif plot_file is None:

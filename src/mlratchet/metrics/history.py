@@ -20,6 +20,7 @@ one read from the DVC cache, is never indexed: git does not hold those bytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,7 +28,14 @@ from typing import Any, NamedTuple
 from mlratchet import index
 from mlratchet.dvcroot import Root, find_root
 from mlratchet.errors import BadInputError
-from mlratchet.gitio import SHALLOW_HINT, BlobReader, object_ids, run, shallow_boundary, spawn
+from mlratchet.gitio import (
+    SHALLOW_HINT,
+    BlobReader,
+    object_ids,
+    shallow_boundary,
+    spawn,
+    stream,
+)
 from mlratchet.metrics.collect import PARAMS_FILE, Declared, LazyOutputs, MissingFileError, Reader
 from mlratchet.metrics.parse import metrics_flat, parse_text
 from mlratchet.metrics.source import (
@@ -35,7 +43,6 @@ from mlratchet.metrics.source import (
     TreeSnapshot,
     is_dvcfile,
     ls_tree,
-    read_blobs,
 )
 from mlratchet.revs import Revision, resolve
 
@@ -71,10 +78,14 @@ class Point:
 class History:
     """Metrics at each commit of a first-parent history, newest first."""
 
-    points: tuple[Point, ...]
+    points: Sequence[Point]
     columns: tuple[Column, ...]  # the selected metrics, by name
     selected: bool = False  # whether columns were chosen (else: every metric of the history)
     cut_at: str | None = None  # the oldest commit listed, when a shallow clone cut history there
+    #: :func:`~mlratchet.metrics.render.history_json` as ``strict_json(..., indent=None)``
+    #: writes it (every metric), when the history was read from or saved to the memo; not
+    #: copied by :func:`dataclasses.replace` (other points, other JSON).
+    json_text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def note(self) -> str | None:
@@ -86,6 +97,9 @@ class History:
     @property
     def errors(self) -> list[tuple[str, str, str]]:
         """(commit, path, message) for every file that could not be read."""
+        known = getattr(self.points, "errors", None)  # a memo's (LazyPoints): without a read
+        if known is not None:
+            return list(known)
         return [(p.sha, path, msg) for p in self.points for path, msg in p.errors.items()]
 
     def numeric(self) -> list[Column]:
@@ -163,9 +177,10 @@ _FORMAT = "--format=%x1e%H%x1f%T%x1f%ct%x1f%D"
 
 
 def _log(root: Root, args: list[str], last: int | None) -> list[_Commit]:
-    """The commits, newest first, with the blobs each changed (``git log --raw``)."""
+    """The commits, newest first, with the blobs each changed (``git log --raw``), parsed as
+    git writes them."""
     limit = ["-n", str(last)] if last else []
-    out = run(
+    pieces = stream(
         root.git_top,
         "-c",
         "log.showSignature=false",
@@ -181,8 +196,18 @@ def _log(root: Root, args: list[str], last: int | None) -> list[_Commit]:
         *limit,
         *args,
         "--",
-    ).stdout
-    return _parse_log(out, root.prefix)
+    )
+    commits: list[_Commit] = []
+    rest = b""
+    for piece in pieces:
+        cut = piece.rfind(_COMMIT)
+        if cut < 0:
+            rest += piece
+            continue
+        commits += _parse_log(rest + piece[:cut], root.prefix)
+        rest = piece[cut:]
+    commits += _parse_log(rest, root.prefix)
+    return commits
 
 
 def _list_args(args: list[str], last: int | None) -> list[str]:
@@ -224,9 +249,44 @@ def history(
     ``rev_range`` is a revision (history back from it) or ``A..B``; ``last`` keeps the newest N
     commits; ``metrics`` selects columns by flat key or ``path:key`` (all when empty). A key
     that appears nowhere in the history is :class:`BadInputError` (exit 2).
+
+    A whole history (a revision, no ``--last``) is memoised (:mod:`mlratchet.metrics.chain`):
+    the next read checks the memo with git and reads only the commits made since.
     """
+    from mlratchet.metrics import chain
+
     root = find_root(repo)
     args = _log_args(repo, rev_range)
+    whole = last is None and len(args) == 1
+    found = chain.lookup(root, args[0]) if whole else None
+    if found is not None and not found.newer:
+        return _assemble(root, found, _Walk([], [], {}), metrics, cut_at=None, memoise=False)
+    if found is not None:  # the commits made since the memo's
+        walk = _read(root, [args[0], f"^{found.memo.tip}"], None)
+        cut_at = None
+    else:
+        walk = _read(root, args, last)
+        commits = walk.commits
+        cut_at = (
+            commits[-1].sha
+            if commits and commits[-1].sha in shallow_boundary(root.git_top)
+            else None
+        )
+    return _assemble(root, found, walk, metrics, cut_at=cut_at, memoise=whole and cut_at is None)
+
+
+@dataclass
+class _Walk:
+    """Commits read through the index: newest first, with each one's files when indexable."""
+
+    commits: list[_Commit]
+    points: list[Point]
+    files: dict[str, tuple[list[str], list[str]]]  # commit -> (paths, [tree, blob...])
+    save: Callable[[], None] = lambda: None  # index the walked commits
+
+
+def _read(root: Root, args: list[str], last: int | None) -> _Walk:
+    """The points of the commits ``git log args`` lists (index, then the walk of the rest)."""
     store = _Store(root)
     listing = None if store.cold else spawn(root.git_top, *_list_args(args, last))
     store.load()
@@ -244,6 +304,7 @@ def history(
         commits = _log(root, args, last)
         walked = commits
     points: list[Point] = []
+    files: dict[str, tuple[list[str], list[str]]] = {}
     if commits:
         reader = Reader()
         plans = {c.sha: items for c, items in _plan(root, reader, walked)} if walked else {}
@@ -254,21 +315,169 @@ def history(
             for path, key in items
             if isinstance(key, str) and (key, path) not in flats
         }
-        contents = read_blobs(root.git_top, wanted - set(reader.fetched))
+        contents = _parse_blobs(root, plans, wanted - set(reader.fetched), flats)
         contents.update(reader.fetched)
         for commit in reversed(commits):
             items = plans.get(commit.sha)
             if items is None:
                 values = store.found[commit.sha]  # to_walk walked every commit not found
                 points.append(Point(commit.sha, commit.time, commit.tags, values, {}))
+                files[commit.sha] = store.entries[commit.sha]
             else:
                 points.append(_point(commit, items, contents, flats))
-        store.save(walked, plans, points)
+        fresh = store.indexable(walked, plans, points)
+        files.update(fresh)
+    else:
+        fresh = {}
     points.reverse()
-    cut_at = (
-        commits[-1].sha if commits and commits[-1].sha in shallow_boundary(root.git_top) else None
+    return _Walk(commits, points, files, lambda: store.save(fresh))
+
+
+def _parse_blobs(
+    root: Root,
+    plans: dict[str, _Plan],
+    blobs: set[str],
+    flats: dict[tuple[str, str], dict[str, Any]],
+) -> dict[str, bytes]:
+    """Read ``blobs`` and parse each at the paths the plans have it (into ``flats``) as git
+    answers, so git reads while Python parses; return those that did not parse (the commits
+    that have them report why)."""
+    paths_of: dict[str, list[str]] = {}
+    for items in plans.values():
+        for path, key in items:
+            if isinstance(key, str) and key in blobs:
+                known = paths_of.setdefault(key, [])
+                if path not in known:
+                    known.append(path)
+    failed: dict[str, bytes] = {}
+    with BlobReader(root.git_top) as reader:
+        for sha, data in reader.iter_many(paths_of):
+            for path in paths_of[sha]:
+                try:
+                    flats[(sha, path)] = metrics_flat(parse_text(data, path, ""), path, "")
+                except BadInputError:
+                    failed[sha] = data
+    return failed
+
+
+def _assemble(
+    root: Root,
+    found: Any,
+    walk: _Walk,
+    wanted: tuple[str, ...],
+    *,
+    cut_at: str | None,
+    memoise: bool,
+) -> History:
+    """The history: the walked points, then the memo's (``found``); memoised if asked and
+    every commit could be (no file failed, all from git)."""
+    from mlratchet.metrics import chain
+    from mlratchet.metrics.render import history_heads, tags_json
+
+    points = walk.points
+    if found is None and not memoise:
+        walk.save()
+        return History(tuple(points), _select(_pairs(points), wanted), bool(wanted), cut_at)
+    heads = history_heads(points)
+    plain, starts = chain.joined(heads)  # untagged: as the memo keeps them
+    del heads
+    shas = [p.sha for p in points]
+    text = chain.tagged(plain, starts, shas, {p.sha: p.tags for p in points if p.tags}, tags_json)
+    pairs = _pairs(points)
+    every: Sequence[Point] = tuple(points)
+    memo = None if found is None else found.memo
+    if memo is not None:
+        tags = found.tags
+        rest = memo.json(tags, tags_json)
+        text = f"{text}, {rest}" if text and rest else text or rest
+        pairs.update(dict.fromkeys(memo.pairs))
+
+        def build() -> list[Point]:
+            made = list(points)
+            values = [v for chunk in memo.metrics for v in chain.unpack_metrics(chunk)]
+            new = object.__new__
+            for sha, time, flat in zip(memo.shas, memo.times, values, strict=True):
+                point = new(Point)
+                point.__dict__.update(
+                    sha=sha, time=time, tags=tags.get(sha, ()), metrics=flat, errors={}
+                )
+                made.append(point)
+            return made
+
+        problems = [(p.sha, path, msg) for p in points for path, msg in p.errors.items()]
+        every = chain.LazyPoints(len(points) + len(memo.shas), build, problems)
+    hist = History(every, _select(pairs, wanted), bool(wanted), cut_at)
+    object.__setattr__(hist, "json_text", f"[{text}]\n")
+    walk.save()
+    if memoise:
+        _memoise(root, memo, walk, (plain, starts), pairs)
+    return hist
+
+
+def _memoise(
+    root: Root,
+    memo: Any,
+    walk: _Walk,
+    json: tuple[str, Any],
+    pairs: dict[tuple[str, str], None],
+) -> bool:
+    """Save the memo of this history: the walked commits on top of ``memo`` (if any); False
+    when it could not be (a file failed or came from the DVC cache, or no write)."""
+    from mlratchet.metrics import chain
+
+    listing: list[str] = []
+    specs: list[str] = []
+    expect: list[str] = []
+    prefix = root.prefix
+    for commit in walk.commits:
+        entry = walk.files.get(commit.sha)
+        if entry is None or any("\n" in path for path in entry[0]):
+            return False  # a file that failed, or came from the DVC cache: no memo
+        paths, ids = entry
+        listing.append(f"{commit.sha} {commit.tree}\n")
+        specs.extend(f"{ids[0]}:{prefix}{path}\n" for path in paths)
+        expect.extend(f"{blob}\n" for blob in ids[1:])
+    text, starts = json
+    shas = [c.sha for c in walk.commits]
+    times = [c.time for c in walk.commits]
+    chunks = [chain.pack_metrics([p.metrics for p in walk.points])] if walk.points else []
+    listed = "".join(listing).encode("utf-8")
+    spec_bytes = "".join(specs).encode("utf-8", "surrogateescape")
+    blobs = "".join(expect).encode("utf-8")
+    if memo is None:
+        offsets = starts.tobytes()
+    else:
+        text, offsets = chain.stacked(text, starts, memo)
+        listed, spec_bytes, blobs = (
+            listed + memo.listing,
+            spec_bytes + memo.specs,
+            blobs + memo.expect,
+        )
+        shas, times, chunks = shas + memo.shas, times + memo.times, chunks + memo.metrics
+    if not shas:
+        return False
+    new = chain.Memo(
+        tip=shas[0],
+        listing=listed,
+        specs=spec_bytes,
+        expect=blobs,
+        shas=shas,
+        times=times,
+        text=text,
+        offsets=offsets,
+        metrics=chunks,
+        pairs=list(pairs),
     )
-    return History(tuple(points), _select(points, metrics), selected=bool(metrics), cut_at=cut_at)
+    return chain.save(root, new)
+
+
+def _pairs(points: Sequence[Point]) -> dict[tuple[str, str], None]:
+    """Every (path, key) of ``points``, in the order first seen."""
+    seen: dict[tuple[str, str], None] = {}
+    for point in points:
+        for path, flat in point.metrics.items():
+            seen.update(dict.fromkeys((path, key) for key in flat))
+    return seen
 
 
 class _Store:
@@ -367,11 +576,13 @@ class _Store:
             return _log(root, args, last)
         return _log(root, [commits[0].sha, f"^{commits[oldest + 1].sha}"], None)
 
-    def save(self, walked: list[_Commit], plans: dict[str, _Plan], points: list[Point]) -> None:
-        """Index the walked commits whose every file came from git and parsed."""
+    def indexable(
+        self, walked: list[_Commit], plans: dict[str, _Plan], points: list[Point]
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """The walked commits whose every file came from git and parsed, each with its files'
+        paths and ``[tree, blob...]``: what :meth:`save` indexes."""
         failed = {p.sha for p in points if p.errors}
-        commits: dict[str, dict[str, list[str]]] = {}
-        joined_of: dict[int, str] = {}  # a plan's paths, joined (plans share lists)
+        indexed: dict[str, tuple[list[str], list[str]]] = {}
         for commit in walked:
             if commit.sha in failed:
                 continue
@@ -382,12 +593,16 @@ class _Store:
                     break
                 ids.append(key)
             else:
-                joined = joined_of.get(id(items))
-                if joined is None:
-                    joined = joined_of[id(items)] = "\0".join(path for path, _key in items)
-                commits.setdefault(joined, {})[commit.sha] = ids
-        if not commits:
+                indexed[commit.sha] = ([path for path, _key in items], ids)
+        return indexed
+
+    def save(self, indexed: dict[str, tuple[list[str], list[str]]]) -> None:
+        """Add ``indexed`` (:meth:`indexable`) and the values of their blobs to the index."""
+        if not indexed:
             return
+        commits: dict[str, dict[str, list[str]]] = {}
+        for sha, (paths, ids) in indexed.items():
+            commits.setdefault("\0".join(paths), {})[sha] = ids
         values: dict[str, dict[str, dict[str, Any]]] = {}
         for (key, path), flat in self.flats.items():
             if not key.startswith("md5:"):
@@ -556,12 +771,8 @@ def _point(
     return Point(commit.sha, commit.time, commit.tags, values, errors)
 
 
-def _select(points: list[Point], wanted: tuple[str, ...]) -> tuple[Column, ...]:
-    keys_of: dict[str, dict[str, None]] = {}
-    for point in points:
-        for path, flat in point.metrics.items():
-            keys_of.setdefault(path, {}).update(dict.fromkeys(flat))
-    seen = [(path, key) for path, keys in keys_of.items() for key in keys]
+def _select(pairs: dict[tuple[str, str], None], wanted: tuple[str, ...]) -> tuple[Column, ...]:
+    seen = list(pairs)
     files_of: dict[str, set[str]] = {}
     for path, key in seen:
         files_of.setdefault(key, set()).add(path)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mlratchet.metrics.diff import DiffResult
 
 if TYPE_CHECKING:
-    from mlratchet.metrics.history import History
+    from mlratchet.metrics.history import History, Point
 
 DEFAULT_PRECISION = 5
 FILL = "-"
@@ -283,6 +283,64 @@ def history_json(hist: History) -> list[dict[str, Any]]:
             entry["errors"] = dict(point.errors)
         out.append(entry)
     return out
+
+
+def history_json_text(hist: History) -> str:
+    """:func:`history_json` as :func:`strict_json` writes it on one line (the history's
+    ``json_text`` when it has it: the same text)."""
+    if hist.json_text is None or hist.selected:
+        return strict_json(history_json(hist), indent=None)
+    return hist.json_text
+
+
+def history_heads(points: Sequence[Point]) -> list[str]:
+    """Each point's :func:`history_json` object as :func:`strict_json` writes it, up to (not
+    including) its tags, the last key: ``{"date": ..., "metrics": ..., "rev": "..."``.
+
+    A metrics file's values shared by many points (the same blob) are encoded once.
+    """
+    import json
+
+    encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+    def encode(value: Any) -> str:
+        try:
+            return encoder.encode(value)
+        except (ValueError, TypeError):  # NaN, infinities: as strict_json spells them
+            return encoder.encode(json_safe(value))
+
+    done: dict[int, str] = {}
+    names: dict[str, str] = {}
+    heads = []
+    for point in points:
+        parts = []
+        for path in sorted(point.metrics):
+            flat = point.metrics[path]
+            text = done.get(id(flat))
+            if text is None:
+                text = done[id(flat)] = encode(flat)
+            name = names.get(path)
+            if name is None:
+                name = names[path] = encoder.encode(path)
+            parts.append(f"{name}: {text}")
+        errors = f'"errors": {encode(point.errors)}, ' if point.errors else ""
+        heads.append(
+            f'{{"date": "{iso_time(point.time)}", {errors}"metrics": {{{", ".join(parts)}}}, '
+            f'"rev": {encoder.encode(point.sha)}'
+        )
+    return heads
+
+
+@functools.cache
+def _tags_tail(tags: tuple[str, ...]) -> str:
+    import json
+
+    return f', "tags": {json.dumps(list(tags), ensure_ascii=False)}}}'
+
+
+def tags_json(tags: tuple[str, ...]) -> str:
+    """What follows :func:`history_head` to close a point's object: its tags."""
+    return _tags_tail(tags)
 
 
 def history_csv(hist: History) -> str:
