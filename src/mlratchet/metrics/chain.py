@@ -65,8 +65,8 @@ class Memo:
         found.frombytes(self.offsets)
         return found
 
-    def json(self, tags: dict[str, tuple[str, ...]], tags_json: Any) -> str:
-        """:attr:`text` with each tagged commit's object closed by its tags."""
+    def json(self, tags: dict[str, tuple[str, ...]], tags_json: Any) -> list[str]:
+        """:attr:`text` with each tagged commit's object closed by its tags, in pieces."""
         return tagged(self.text, self.starts, self.shas, tags, tags_json)
 
 
@@ -76,18 +76,19 @@ def tagged(
     shas: list[str],
     tags: dict[str, tuple[str, ...]],
     tags_json: Any,
-) -> str:
+) -> list[str]:
     """``text`` (objects as :func:`joined` joins them) with each tagged commit's object closed
-    by its tags (``tags_json(names)``); ``starts`` gives the offsets (called only if needed)."""
+    by its tags (``tags_json(names)``), in pieces to join (no copy of the whole text here);
+    ``starts`` gives the offsets (called only if needed)."""
     if not tags or not shas:
-        return text
+        return [text]
     at = {sha: i for i, sha in enumerate(shas)} if len(tags) < len(shas) else None
     if at is None:
         found = [(i, tags[sha]) for i, sha in enumerate(shas) if sha in tags]
     else:
         found = sorted((at[sha], names) for sha, names in tags.items() if sha in at)
     if not found:
-        return text
+        return [text]
     offsets = starts() if callable(starts) else starts
     pieces, done, cut = [], 0, len(UNTAGGED)
     for i, names in found:
@@ -95,7 +96,7 @@ def tagged(
         pieces += [text[done : end - cut], tags_json(names)]
         done = end
     pieces.append(text[done:])
-    return "".join(pieces)
+    return pieces
 
 
 def joined(heads: list[str]) -> tuple[str, array[int]]:

@@ -381,15 +381,11 @@ def _assemble(
     heads = history_heads(points)
     plain, starts = chain.joined(heads)  # untagged: as the memo keeps them
     del heads
-    shas = [p.sha for p in points]
-    text = chain.tagged(plain, starts, shas, {p.sha: p.tags for p in points if p.tags}, tags_json)
     pairs = _pairs(points)
     every: Sequence[Point] = tuple(points)
     memo = None if found is None else found.memo
     if memo is not None:
         tags = found.tags
-        rest = memo.json(tags, tags_json)
-        text = f"{text}, {rest}" if text and rest else text or rest
         pairs.update(dict.fromkeys(memo.pairs))
 
         def build() -> list[Point]:
@@ -407,11 +403,22 @@ def _assemble(
         problems = [(p.sha, path, msg) for p in points for path, msg in p.errors.items()]
         every = chain.LazyPoints(len(points) + len(memo.shas), build, problems)
     hist = History(every, _select(pairs, wanted), bool(wanted), cut_at)
-    object.__setattr__(hist, "json_text", f"[{text}]\n")
     walk.save()
-    if memoise:
+    if memoise:  # before the output's text is made: the memo's buffers are gone by then
         _memoise(root, memo, walk, (plain, starts), pairs)
+    shas = [p.sha for p in points]
+    parts = ["[", *chain.tagged(plain, starts, shas, _tags_of(points), tags_json)]
+    if memo is not None:
+        if plain and memo.text:
+            parts.append(", ")
+        parts += memo.json(found.tags, tags_json)
+    parts.append("]\n")
+    object.__setattr__(hist, "json_text", "".join(parts))
     return hist
+
+
+def _tags_of(points: list[Point]) -> dict[str, tuple[str, ...]]:
+    return {p.sha: p.tags for p in points if p.tags}
 
 
 def _memoise(
