@@ -175,7 +175,8 @@ def test_the_monitor_history_charts_both_models_month_by_month(year: dict) -> No
     assert [(e["batch"], e["model"]) for e in lines] == [
         (f"2013-{m:02d}", model) for m in (10, 11, 12) for model in (never, production)
     ]
-    for month, (fixed, served) in zip(year["months"], zip(lines[::2], lines[1::2], strict=True)):
+    pairs = zip(lines[::2], lines[1::2], strict=True)
+    for month, (fixed, served) in zip(year["months"], pairs, strict=True):
         assert served["version"] == month["production_version"]
         assert fixed["version"] == year["first_version"]
         assert served["realized"]["roc_auc"] == month["realized"]["roc_auc"]
