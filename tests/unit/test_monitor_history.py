@@ -25,9 +25,7 @@ def report(verdict: str = "ok", drifted: tuple[str, ...] = (), **realized: float
     }
     if realized:
         out["realized"] = {
-            "metrics": [
-                {"name": n, "realized": v, "validation": 0.9} for n, v in realized.items()
-            ],
+            "metrics": [{"name": n, "realized": v, "validation": 0.9} for n, v in realized.items()],
             "business": [{"name": "cost_per_row", "realized": None, "validation": None}],
         }
     return out
