@@ -329,15 +329,26 @@ def chart_png(entries: list[HistoryEntry]) -> bytes | None:
     fig = Figure(figsize=(width, 2.2 * len(metrics) + 0.8))
     axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
     xs = list(range(len(batches)))
-    colours = [f"C{i % 10}" for i in range(len(models))]
     nan = float("nan")
     for ax, name in zip(axes, metrics, strict=True):
-        for model, colour in zip(models, colours, strict=True):
+        for i, model in enumerate(models):
+            colour = f"C{i % 10}"
             rows = [by_key.get((b, model)) for b in batches]
             realized = [r["realized"].get(name, nan) if r else nan for r in rows]
             if all(math.isnan(v) for v in realized):
                 continue
-            ax.plot(xs, realized, "-o", color=colour, label=_model_name(model), markersize=4)
+            # Series that coincide (one model under two names) stay visible: the later ones
+            # are drawn thinner, dashed, with smaller markers, on top of the earlier ones.
+            ax.plot(
+                xs,
+                realized,
+                linestyle=("-", "--", "-.")[min(i, 2)],
+                marker="osD^v"[i % 5],
+                markersize=max(3.0, 6.5 - 1.5 * i),
+                linewidth=max(1.0, 2.0 - 0.5 * i),
+                color=colour,
+                label=_model_name(model),
+            )
             validation = [r["validation"].get(name, nan) if r else nan for r in rows]
             if not all(math.isnan(v) for v in validation):
                 ax.plot(xs, validation, ":", color=colour, linewidth=1)
