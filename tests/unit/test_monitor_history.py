@@ -177,3 +177,25 @@ def test_the_table_and_chart_follow_the_file(tmp_path: Path) -> None:
     png = history.chart_png(found["entries"])
     assert png is not None and png.startswith(b"\x89PNG")
     assert history.chart_png(found["entries"]) == png
+
+
+def test_monitors_recording_at_once_keep_every_line(tmp_path: Path) -> None:
+    """Eight writers, five batches each, at the same time: all forty lines are in the file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "h.jsonl"
+
+    def write(model: int) -> None:
+        for batch in range(5):
+            history.record(path, entry(f"b{batch}", f"m{model}", accuracy=0.5))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(8)))
+    found = {(e["batch"], e["model"]) for e in history.read_history(path)}
+    assert found == {(f"b{b}", f"m{m}") for b in range(5) for m in range(8)}
+
+
+def test_a_folder_is_no_history_file(tmp_path: Path) -> None:
+    """--history naming a folder is bad input, saying so."""
+    with pytest.raises(BadInputError, match="is a folder"):
+        history.record(tmp_path, entry("w1"))

@@ -13,7 +13,8 @@ resolved to (None: not a registry reference, or the work tree). ``realized`` hol
 realized metrics and business figures that have a value (empty without labels), ``validation``
 the values they were judged against. A run whose (batch, model) the file already holds
 replaces that line in place (a rerun is idempotent); any other is appended. The whole file is
-rewritten atomically (:mod:`mlratchet.fsio`), so a reader never sees half a line.
+rewritten atomically (:mod:`mlratchet.fsio`), so a reader never sees half a line, under a lock
+on its folder, so that two monitors recording at once both keep their line.
 
 A line that is not such an object is bad input (exit 2) naming ``FILE:LINE`` and what is
 wrong, before the monitor runs. Blank lines are skipped; keys this version does not know are
@@ -27,18 +28,23 @@ the file first names them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from mlratchet.errors import BadInputError
+from mlratchet.errors import BadInputError, ConflictError
 
 if TYPE_CHECKING:
     from mlratchet.monitor.run import MonitorReport
 
 #: What the report says when there is nothing to chart.
 NO_HISTORY = "no history yet"
+#: How long a monitor waits for another one to finish writing the same history file.
+LOCK_SECONDS = 30.0
 #: The keys every line holds.
 KEYS = ("batch", "model", "version", "verdict", "drift", "realized", "validation")
 
@@ -224,28 +230,57 @@ def _line(entry: HistoryEntry) -> str:
     return json.dumps(entry, sort_keys=True, allow_nan=False, ensure_ascii=False)
 
 
+@contextlib.contextmanager
+def _writers_lock(path: Path) -> Iterator[None]:
+    """Hold an ``flock`` on the history file's folder while its lines are read, changed and
+    renamed into place, so that two monitors recording at once both keep their line (the file
+    itself is replaced, so its folder is what is locked). Busy beyond ``LOCK_SECONDS``: exit 4."""
+    import fcntl
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConflictError(
+                        f"{path}: another monitor has held its folder's lock for "
+                        f"{LOCK_SECONDS:.0f}s; retry when it is done"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def record(path: Path | str, entry: HistoryEntry) -> HistoryJSON:
     """Add ``entry`` to the history file (replacing the line of its (batch, model) if there is
-    one), atomically; the entries read back."""
+    one), atomically and under a writers' lock; the entries read back."""
     from mlratchet.fsio import write_text
 
     path = Path(path)
-    entries = read_history(path)
-    key = (entry["batch"], entry["model"])
-    at = next((i for i, e in enumerate(entries) if (e["batch"], e["model"]) == key), None)
-    if at is None:
-        entries.append(entry)
-    else:
-        entries[at] = entry
-    try:
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder; --history names a file (.jsonl)")
+    with _writers_lock(path):
+        entries = read_history(path)
+        key = (entry["batch"], entry["model"])
+        at = next((i for i, e in enumerate(entries) if (e["batch"], e["model"]) == key), None)
+        if at is None:
+            entries.append(entry)
+        else:
+            entries[at] = entry
         write_text(path, "".join(_line(e) + "\n" for e in entries))
-    except IsADirectoryError:
-        raise BadInputError(f"{path} is a folder; --history names a file (.jsonl)") from None
+        found = read_history(path)
     return {
         "file": str(path),
         "batch": entry["batch"],
         "action": "appended" if at is None else "replaced",
-        "entries": read_history(path),
+        "entries": found,
     }
 
 
