@@ -84,14 +84,20 @@ def _bad(path: Path, line: int, what: str) -> BadInputError:
     )
 
 
+def _short(value: Any) -> str:
+    """A value for a one-line message: its repr, cut at 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _numbers(path: Path, line: int, data: dict[str, Any], key: str) -> None:
     value = data[key]
     if not isinstance(value, dict):
-        raise _bad(path, line, f"{key!r} must be an object {{name: number}}, got {value!r}")
+        raise _bad(path, line, f"{key!r} must be an object {{name: number}}, got {_short(value)}")
     for name, number in value.items():
         finite = isinstance(number, int | float) and not isinstance(number, bool)
         if not finite or not math.isfinite(number):
-            raise _bad(path, line, f"{key}.{name} must be a finite number, got {number!r}")
+            raise _bad(path, line, f"{key}.{name} must be a finite number, got {_short(number)}")
 
 
 def _check(path: Path, line: int, data: Any) -> HistoryEntry:
@@ -102,12 +108,12 @@ def _check(path: Path, line: int, data: Any) -> HistoryEntry:
     if missing:
         raise _bad(path, line, f"no key {missing[0]!r}")
     if not isinstance(data["batch"], str) or not data["batch"].strip():
-        raise _bad(path, line, f"'batch' must be a non-empty string, got {data['batch']!r}")
+        raise _bad(path, line, f"'batch' must be a non-empty string, got {_short(data['batch'])}")
     for key in ("model", "version"):
         if data[key] is not None and not isinstance(data[key], str):
-            raise _bad(path, line, f"{key!r} must be a string or null, got {data[key]!r}")
+            raise _bad(path, line, f"{key!r} must be a string or null, got {_short(data[key])}")
     if not isinstance(data["verdict"], str):
-        raise _bad(path, line, f"'verdict' must be a string, got {data['verdict']!r}")
+        raise _bad(path, line, f"'verdict' must be a string, got {_short(data['verdict'])}")
     drift = data["drift"]
     if (
         not isinstance(drift, dict)
@@ -115,9 +121,8 @@ def _check(path: Path, line: int, data: Any) -> HistoryEntry:
         or not isinstance(drift.get("features"), list)
         or not all(isinstance(f, str) for f in drift["features"])
     ):
-        raise _bad(
-            path, line, f"'drift' must be {{drifted: true|false, features: [names]}}, got {drift!r}"
-        )
+        shape = "{drifted: true|false, features: [names]}"
+        raise _bad(path, line, f"'drift' must be {shape}, got {_short(drift)}")
     _numbers(path, line, data, "realized")
     _numbers(path, line, data, "validation")
     return data  # type: ignore[return-value]  # checked field by field above
@@ -168,7 +173,9 @@ def batch_label(current: Path | str, label: str | None) -> str:
     """The batch's label: ``label`` if given (non-blank), else the batch file's or folder's stem."""
     if label is not None:
         if not label.strip() or "\n" in label:
-            raise BadInputError(f"--batch-label must be a non-blank line of text, got {label!r}")
+            raise BadInputError(
+                f"--batch-label must be a non-blank line of text, got {_short(label)}"
+            )
         return label
     stem = Path(str(current).rstrip("/")).stem
     if not stem:
