@@ -1,7 +1,7 @@
 """A real ``ratchet serve`` process on 127.0.0.1 for the tests: started, waited for, stopped.
 
 Shared by the serving tests (tests/func/test_serve.py) and the tests that need a real
-prediction log (tests/func/test_monitor_history.py).
+prediction log (tests/func/test_realized_history.py).
 """
 
 from __future__ import annotations
