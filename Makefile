@@ -10,10 +10,16 @@ export DVC_NO_ANALYTICS := 1
 # The continuous workflows' settings (override on the command line or in the environment):
 # BASE, the revision a change is compared with; ARTIFACT, the model artifact of dvc.yaml;
 # CT_REASON, why continuous training ran (its commit message says it); REMOTE, where CT pushes.
+# MONITOR_LOG, MONITOR_LABELS: `make monitor` judges a served prediction log (`ratchet serve
+# --log-dir`) with the labels that arrived for it, instead of the newest month.
 BASE      ?= origin/main
 ARTIFACT  ?= flight-delay
 CT_REASON ?= manual
 REMOTE    ?= origin
+MONITOR_LOG    ?=
+MONITOR_LABELS ?=
+# The recipe reads them from the environment ("$$MONITOR_LOG"), quoted: a path is never shell code.
+export MONITOR_LOG MONITOR_LABELS
 
 .DEFAULT_GOAL := help
 .PHONY: help install chromium mlflow-venv run verify test test-fast lint bench monitor-demo ci repro metrics-check \
@@ -105,10 +111,21 @@ promote-staging: install  ## promote HEAD's model to staging through the gates; 
 promote-production: install  ## promote the version in staging to production through its gates
 	ratchet promote $(ARTIFACT) --to production --rev '$(ARTIFACT)#staging' --push
 
-monitor: install  ## the newest month against the production model: exit 1 on an alert
+# With MONITOR_LOG (and MONITOR_LABELS): the served log joined with its labels on
+# monitor.realized.key, its line added to reports/monitor/history.jsonl (realized performance
+# over time, charted in reports/monitor/report.html).
+monitor: install  ## the newest month (or MONITOR_LOG with MONITOR_LABELS) against production: exit 1 on an alert
+ifneq ($(strip $(MONITOR_LOG)),)
+	ratchet monitor "$$MONITOR_LOG" $(if $(strip $(MONITOR_LABELS)),--labels "$$MONITOR_LABELS") \
+		--model '$(ARTIFACT)#production' --history reports/monitor/history.jsonl \
+		--out reports/monitor --md
+else ifneq ($(strip $(MONITOR_LABELS)),)
+	@echo "make monitor: MONITOR_LABELS needs MONITOR_LOG (the served log they belong to)" >&2; exit 2
+else
 	flightdelay batch --month $$(flightdelay window --end) --output data/batches/latest.parquet
 	ratchet monitor data/batches/latest.parquet --model '$(ARTIFACT)#production' \
 		--out reports/monitor --md
+endif
 
 ct-demo: install  ## a year of continuous training, Feb-Dec, against a bare remote (reports/ct-year/, ~20 min)
 	python flightdelay/scripts/ct_year.py --out reports/ct-year/year.md --json reports/ct-year/year.json --png reports/ct-year/realized-by-month.png

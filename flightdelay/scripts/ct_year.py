@@ -20,7 +20,11 @@ retraining bought: production against never-retrained on every month (Markdown, 
     python flightdelay/scripts/ct_year.py --fast --start-month 9 --workdir /tmp/ct  # the test
 
 Writes a Markdown summary (--out), a JSON record (--json) and a chart (--png); all three are
-rewritten after every month, so an interrupted run leaves the months it finished.
+rewritten after every month, so an interrupted run leaves the months it finished. Every monitor
+run adds its line to ``realized-history.jsonl`` (``ratchet monitor --history``, batch label
+``2013-MM``, one series for ``flight-delay#production`` and one for the first model), and the
+last month's monitor report (``monitor/report.html``) charts that history; both go to
+--report-dir (by default the folder of --out).
 """
 
 from __future__ import annotations
@@ -254,28 +258,49 @@ def realized_figures(report: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def monitor(run: Runner, batch: str, model: str) -> tuple[bool, dict[str, Any]]:
-    """`ratchet monitor` of the labelled batch against a model: (alert, report)."""
-    proc = run("ratchet", "monitor", batch, "--model", model, "--labelled", "--json", ok=(0, 1))
+@dataclass(frozen=True)
+class Reports:
+    """Where the monitor writes, as paths relative to the checkout (no absolute path ends up in
+    a report): the history of every monitor run, and the last month's monitor report."""
+
+    history: str  # <report dir>/realized-history.jsonl
+    monitor: str  # <report dir>/monitor/ (report.html with the chart of the history)
+    last_month: int = 12
+
+
+def monitor(
+    run: Runner, batch: str, model: str, *, label: str, history: str, out: str | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """`ratchet monitor` of the labelled batch against a model, its line recorded in the
+    history (one per month and model): (alert, report)."""
+    cmd = ["ratchet", "monitor", batch, "--model", model, "--labelled", "--json"]
+    cmd += ["--history", history, "--batch-label", label, *(["--out", out] if out else [])]
+    proc = run(*cmd, ok=(0, 1))
     return proc.returncode == 1, json.loads(proc.stdout)
 
 
-def one_month(run: Runner, month: int, first_version: str, *, due_by_schedule: bool) -> Month:
-    """The month's labelled flights arrive: judge production and the first model, then CT if due
-    and the window can move."""
+def one_month(
+    run: Runner, month: int, first_version: str, *, due_by_schedule: bool, reports: Reports
+) -> Month:
+    """The month's labelled flights arrive: judge the first model (never retrained) and the one
+    in production, then CT if due and the window can move. Both go into the history (the
+    production model last: in the last month its monitor report charts every line)."""
     record = Month(month, production_version=production_version(run))
     batch = f"data/batches/2013-{month:02d}.parquet"
     run("flightdelay", "batch", "--month", str(month), "-o", batch)
-    alert, report = monitor(run, batch, f"{ARTIFACT}#production")
+    label = f"2013-{month:02d}"
+    _, fixed = monitor(
+        run, batch, f"{ARTIFACT}@{first_version}", label=label, history=reports.history
+    )
+    record.never_retrained = realized_figures(fixed)
+    last = reports.monitor if month == reports.last_month else None
+    alert, report = monitor(
+        run, batch, f"{ARTIFACT}#production", label=label, history=reports.history, out=last
+    )
     record.monitor = "alert" if alert else "ok"
     record.drift = drift_summary(report)
     record.alerts = sorted({a["kind"] for a in report.get("alerts", [])})
     record.realized = realized_figures(report)
-    if record.production_version == first_version:  # the same model on the same rows
-        record.never_retrained = dict(record.realized)
-    else:
-        _, fixed = monitor(run, batch, f"{ARTIFACT}@{first_version}")
-        record.never_retrained = realized_figures(fixed)
     record.ct_due = "alert" if alert else ("schedule" if due_by_schedule else "-")
     end = window_end(run)
     if record.ct_due != "-" and month <= end:
@@ -486,7 +511,19 @@ def save(args: argparse.Namespace, text: str, record: dict[str, Any], months: li
         chart(months, args.png)
 
 
-def main() -> int:
+def fresh_reports(args: argparse.Namespace, checkout: Path) -> Reports:
+    """The report folder's history and monitor report, emptied for a new year."""
+    given = args.report_dir or next(
+        (p.parent for p in (args.out, args.json_out, args.png) if p), args.workdir
+    )
+    folder = Path(os.path.relpath(given.resolve(), checkout.resolve()))
+    (checkout / folder / "realized-history.jsonl").unlink(missing_ok=True)
+    shutil.rmtree(checkout / folder / "monitor", ignore_errors=True)
+    return Reports(history=str(folder / "realized-history.jsonl"), monitor=str(folder / "monitor"))
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line, checked."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -508,14 +545,26 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write the Markdown summary here")
     parser.add_argument("--json", dest="json_out", type=Path, help="write the record here")
     parser.add_argument("--png", type=Path, help="write the chart of realized performance here")
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        help="write the monitor's history (realized-history.jsonl) and the last month's monitor "
+        "report (monitor/report.html, with the chart of that history) here (default: the folder "
+        "of --out, --json or --png, else the workdir)",
+    )
     args = parser.parse_args()
     if not 1 <= args.start_month <= 10:
         parser.error("--start-month must be 1..10 (validation and test months must follow)")
+    return args
 
+
+def main() -> int:
+    args = parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     checkout = seed_project(args.workdir, args.start_month, args.fast)
     run = Runner(checkout, args.workdir / "commands.log")
+    reports = fresh_reports(args, checkout)
     run("dvc", "remote", "add", "--local", "-d", "shared", str(args.workdir / "dvc-remote"))
 
     first = Month(args.start_month)
@@ -542,7 +591,7 @@ def main() -> int:
 
     for month in range(args.start_month + 1, 13):
         due = month - last_retrain >= args.schedule_every
-        record = one_month(run, month, first_version, due_by_schedule=due)
+        record = one_month(run, month, first_version, due_by_schedule=due, reports=reports)
         if record.ct_ran:
             last_retrain = month
         run("dvc", "push", "-q")

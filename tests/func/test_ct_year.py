@@ -54,6 +54,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict:
     record["work"] = work / "work"
     record["markdown"] = (work / "year.md").read_text()
     record["png"] = work / "year.png"
+    record["reports"] = work  # the folder of --out: the monitor's history and last report
     return record
 
 
@@ -161,3 +162,26 @@ def test_each_ct_commit_says_why_and_carries_its_notes(year: dict) -> None:
         note = notes.read(remote, sha)
         assert note["verify"]["ok"] is True, subject
         assert note["repro"], subject
+
+
+def test_the_monitor_history_charts_both_models_month_by_month(year: dict) -> None:
+    """Each month's two monitor runs left one history line each (batch 2013-MM, the model as
+    named), equal to the year's record; December's monitor report charts them."""
+    lines = [
+        json.loads(line)
+        for line in (year["reports"] / "realized-history.jsonl").read_text().splitlines()
+    ]
+    never, production = f"flight-delay@{year['first_version']}", "flight-delay#production"
+    assert [(e["batch"], e["model"]) for e in lines] == [
+        (f"2013-{m:02d}", model) for m in (10, 11, 12) for model in (never, production)
+    ]
+    pairs = zip(lines[::2], lines[1::2], strict=True)
+    for month, (fixed, served) in zip(year["months"], pairs, strict=True):
+        assert served["version"] == month["production_version"]
+        assert fixed["version"] == year["first_version"]
+        assert served["realized"]["roc_auc"] == month["realized"]["roc_auc"]
+        assert fixed["realized"]["roc_auc"] == month["never_retrained"]["roc_auc"]
+    page = (year["reports"] / "monitor" / "report.html").read_text(encoding="utf-8")
+    assert "2013-12" in page  # the last month's report
+    assert "Realized performance over time" in page
+    assert "over 3 batches" in page and "2 model series" in page

@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,64 +23,10 @@ import pytest
 import second_project as sp
 from helpers import commit_all, dvc
 from second_project import Project, ratchet
+from servefixture import Server, split, start
 
-#: A server that is not ready within this many seconds fails its test.
-START_SECONDS = 60
 #: The limit the shared servers put on a body (the tests' own bodies are far below it).
 MAX_BODY = 200_000
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (loopback)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running ``ratchet serve`` process and a client for it."""
-
-    process: subprocess.Popen[str]
-    url: str
-    log_dir: Path | None
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        """Send ``sig`` and wait for the exit; the exit code and stderr."""
-        self.process.send_signal(sig)
-        try:
-            _, err = self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, err = self.process.communicate()
-        return self.process.returncode, err
-
-
-def start(root: Path, *args: str, log_dir: Path | None = None) -> Server:
-    """Start ``ratchet serve ARGS`` in ``root`` and wait until ``/ready`` answers 200."""
-    port = free_port()
-    extra = ["--log-dir", str(log_dir)] if log_dir is not None else []
-    cmd = [sys.executable, "-m", "mlratchet", "serve", *args, "--port", str(port), *extra]
-    process = subprocess.Popen(
-        cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    server = Server(process, f"http://127.0.0.1:{port}", log_dir)
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            raise AssertionError(f"ratchet serve exited {process.returncode}\n{out}\n{err}")
-        try:
-            if httpx.get(f"{server.url}/ready", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"ratchet serve was not ready in {START_SECONDS}s")
 
 
 def promoted(dest: Path, flavour: sp.Flavour) -> Project:
@@ -141,11 +84,6 @@ def offline(project: Project, frame: Any) -> list[float]:
     seen = view(load_model(project.dvc_root / "models/model.skops", trusted=trusted))
     scores, _ = seen.score(seen.features(frame[list(seen.inputs)]))
     return [float(s) for s in scores]
-
-
-def split(frame: Any) -> dict[str, Any]:
-    """MLflow's ``dataframe_split`` body for a frame."""
-    return {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist()}}
 
 
 @pytest.mark.parametrize("which", ["wine", "diabetes"])

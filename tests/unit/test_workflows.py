@@ -111,10 +111,10 @@ def make_targets() -> set[str]:
     return set(re.findall(r"(?m)^([a-z][a-z-]*):", text))
 
 
-def recipe(target: str) -> list[str]:
-    """The commands `make -n` prints for a target (as if installed)."""
+def recipe(target: str, *variables: str) -> list[str]:
+    """The commands `make -n` prints for a target (as if installed), with ``NAME=VALUE``s."""
     proc = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", target, "BASE=HEAD"],
+        ["make", "-n", "-o", ".venv/.installed", target, "BASE=HEAD", *variables],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -197,3 +197,24 @@ def test_make_ci_runs_what_ci_yml_runs() -> None:
     wanted = [t for t in job if t not in ("install", "notes-pull")]
     ci_line = re.search(r"(?m)^ci: (.*?)(?:  ##|$)", (ROOT / "Makefile").read_text()).group(1)
     assert ci_line.split() == wanted
+
+
+def test_make_monitor_judges_a_served_log_with_its_labels_when_given_them() -> None:
+    """Unset, `make monitor` builds the newest month's batch as before; with MONITOR_LOG and
+    MONITOR_LABELS (the workflow's dispatch inputs `log` and `labels`) it runs one `ratchet
+    monitor` of that log with --labels and --history, which Click accepts."""
+    assert recipe("monitor")[0].startswith("flightdelay batch --month")
+    (command,) = recipe("monitor", "MONITOR_LOG=logs/w1", "MONITOR_LABELS=labels.parquet")
+    env = {"MONITOR_LOG": "logs/w1", "MONITOR_LABELS": "labels.parquet"}
+    words = [env.get(w.removeprefix("$"), w) for w in shlex.split(command)]
+    assert words[:5] == ["ratchet", "monitor", "logs/w1", "--labels", "labels.parquet"]
+    assert words[words.index("--history") + 1] == "reports/monitor/history.jsonl"
+    assert words[words.index("--model") + 1] == "flight-delay#production"
+    cli.make_context("ratchet", words[1:], resilient_parsing=True)
+    data = workflow(ROOT / ".github/workflows/monitor.yml")
+    assert set(data["on"]["workflow_dispatch"]["inputs"]) == {"log", "labels"}
+    (step,) = [step for _, step in steps(data) if step.get("run") == "make monitor"]
+    assert step["env"] == {
+        "MONITOR_LOG": "${{ inputs.log }}",
+        "MONITOR_LABELS": "${{ inputs.labels }}",
+    }

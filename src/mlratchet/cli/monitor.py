@@ -68,6 +68,21 @@ from mlratchet.cli.render import echo_json, fail, note
     "realized performance on its labelled rows.",
 )
 @click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.jsonl",
+    help="Record this run as one JSON line per (batch, model) in FILE (replacing the line of "
+    "the same batch and model); the reports chart realized performance over its batches.",
+)
+@click.option(
+    "--batch-label",
+    default=None,
+    metavar="LABEL",
+    help="The batch's name in --history [default: the batch file's or folder's stem].",
+)
+@click.option(
     "-o",
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -95,6 +110,8 @@ def monitor(
     stream: bool | None,
     labels_path: Path | None,
     labelled: bool,
+    history_path: Path | None,
+    batch_label: str | None,
     out: Path | None,
     repo: Path,
     policy_file: Path | None,
@@ -111,6 +128,10 @@ def monitor(
     (--labelled: the policy's label column in the batch; --labels FILE: joined on its key), the
     model's realized metrics and business cost against its validation values. Thresholds come
     from `monitor:` in ratchet.yaml. Exit 1 on an alert.
+
+    With --history FILE.jsonl, each run adds its line (batch, model, version, verdict, drifted
+    features, realized and validation metrics) to FILE, and the reports show realized
+    performance over the batches FILE holds: a chart (HTML) and a table (Markdown).
 
     With --scheduler, CURRENT and --reference are Parquet datasets (a file, or a folder of
     them, local or s3://) the cluster's workers can read; each row group is summarised on a
@@ -131,11 +152,19 @@ def monitor(
         labels_path=labels_path,
         labelled=labelled,
         scheduler=scheduler,
+        history_path=history_path,
+        batch_label=batch_label,
     )
     report = result.report
     if out is not None:
         for path in write_outputs(result, out):
             note(f"wrote {path}")
+    if "history" in report:
+        history = report["history"]
+        note(
+            f"{history['file']}: batch {history['batch']!r} {history['action']} "
+            f"({len(history['entries'])} entries)"
+        )
     if as_json:
         echo_json(report)
     elif as_md:

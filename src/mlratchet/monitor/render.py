@@ -151,6 +151,10 @@ def markdown(report: MonitorReport) -> str:
         from mlratchet.monitor.realized import markdown_lines
 
         lines += markdown_lines(report["realized"])
+    if "history" in report:
+        from mlratchet.monitor import history
+
+        lines += history.markdown_lines(report["history"])
     skew = report["skew"]
     if skew is not None:
         replay = skew["replay"]
@@ -295,10 +299,41 @@ def html_report(result: MonitorResult) -> str:
             f"<figcaption>{html.escape(title)}</figcaption></figure>"
         )
     parts.append("</div>")
+    parts += _history_html(report)
     parts.append("<h2>Everything else (Markdown)</h2>")
     parts.append(f"<pre>{html.escape(markdown(report))}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _history_html(report: MonitorReport) -> list[str]:
+    """The "Realized performance over time" section: a chart and its table, or why not."""
+    from mlratchet.monitor import history
+
+    parts = ["<h2 id='realized-over-time'>Realized performance over time</h2>"]
+    found = report.get("history")
+    png = history.chart_png(found["entries"]) if found is not None else None
+    if found is None or png is None:
+        why = (
+            "run with --history FILE.jsonl to keep one line per batch"
+            if found is None
+            else f"no batch in {found['file']} has realized metrics (give labels)"
+        )
+        parts.append(f"<p class='no-history'>{history.NO_HISTORY}: {html.escape(why)}.</p>")
+        return parts
+    batches, models, metrics = history.series(found["entries"])
+    caption = (
+        f"{', '.join(metrics)} over {len(batches)} batches of {found['file']}, "
+        f"{len(models)} model series"
+    )
+    data = base64.b64encode(png).decode("ascii")
+    alt = html.escape(f"realized performance over time: {caption}")
+    parts.append(
+        f"<figure class='history'><img alt='{alt}' src='data:image/png;base64,{data}'>"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+    parts.append(_html_table(*history.table(found["entries"])))
+    return parts
 
 
 def write_outputs(result: MonitorResult, out: Path | str) -> list[Path]:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from mlratchet.contracts.reading import TableFile
     from mlratchet.drift import Chart, ColumnDrift, Side
     from mlratchet.drift.profile import Counts, Edges, Kind
+    from mlratchet.monitor.history import HistoryJSON
     from mlratchet.monitor.model import ModelContext
     from mlratchet.monitor.realized import RealizedReport
     from mlratchet.policy import MonitorPolicy
@@ -108,6 +109,7 @@ class MonitorReport(TypedDict):
     skew: dict[str, Any] | None
     prediction: ColumnDrift | None
     realized: NotRequired[RealizedReport]  # with labels (mlratchet.monitor.realized)
+    history: NotRequired[HistoryJSON]  # with a history file (mlratchet.monitor.history)
 
 
 @dataclass(frozen=True)
@@ -958,6 +960,8 @@ def run(
     labels_path: Path | str | None = None,
     labelled: bool = False,
     scheduler: str | None = None,
+    history_path: Path | str | None = None,
+    batch_label: str | None = None,
 ) -> MonitorResult:
     """``ratchet monitor``: read the policy, contract and model, then :func:`monitor`.
 
@@ -965,20 +969,34 @@ def run(
     the policy's label column), the realized performance of the model on the labelled rows is
     added (:mod:`mlratchet.monitor.realized`).
 
+    With ``history_path``, the run's line (batch ``batch_label``, by default the batch's stem)
+    is added to that JSON-lines file, or replaces the line of the same batch and model, and the
+    entries read back are the report's ``history`` (:mod:`mlratchet.monitor.history`). The file
+    is read first: a malformed line is bad input before anything is computed.
+
     Without ``reference_path``, the model (``model_text``, default ``workspace``) supplies the
     reference: the rows it was trained on. With ``reference_path`` and no ``model_text``, only
     the data is compared (no model checks). With ``scheduler``, both are Parquet datasets whose
     row groups a Dask cluster summarises (:mod:`mlratchet.monitor.dataset`).
     """
     from mlratchet.contracts import load_contract
+    from mlratchet.monitor import history
     from mlratchet.monitor import model as models
     from mlratchet.policy import policy_at
 
     repo = Path(repo)
+    label = None
+    if history_path is not None:
+        label = history.batch_label(current, batch_label)
+        history.read_history(history_path)  # a malformed file fails before the work
+    elif batch_label is not None:
+        raise BadInputError(
+            "--batch-label names the batch's line in a history file: give --history FILE.jsonl"
+        )
     whole = policy_at(repo, None, policy_file)[0]
     policy = whole.monitor
     if scheduler is not None:
-        return _on_cluster(
+        result = _on_cluster(
             current,
             scheduler=scheduler,
             policy=policy,
@@ -989,6 +1007,7 @@ def run(
             stream=stream,
             labels=labels_path is not None or labelled,
         )
+        return _with_history(result, history_path, label, model_text, sha=None, repo=repo)
     contract = load_contract(contract_path) if contract_path is not None else None
     if model_text is None and reference_path is None:
         model_text = "workspace"
@@ -1010,7 +1029,31 @@ def run(
         result = realized.add_realized(
             result, Path(current), labels, rule=policy.realized, context=context, repo=repo
         )
-    return result
+    sha = context.sha if context is not None else None
+    return _with_history(result, history_path, label, model_text, sha=sha, repo=repo)
+
+
+def _with_history(
+    result: MonitorResult,
+    path: Path | str | None,
+    label: str | None,
+    model_text: str | None,
+    *,
+    sha: str | None,
+    repo: Path,
+) -> MonitorResult:
+    """The result with its line recorded in the history file and the entries read back."""
+    if path is None or label is None:
+        return result
+    from dataclasses import replace
+
+    from mlratchet.monitor import history
+
+    version = history.registry_version(repo, model_text, sha)
+    entry = history.entry_of(result.report, batch=label, model=model_text, version=version)
+    report = dict(result.report)
+    report["history"] = history.record(path, entry)
+    return replace(result, report=report)  # type: ignore[arg-type]
 
 
 def _on_cluster(
