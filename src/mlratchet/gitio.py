@@ -328,22 +328,29 @@ def object_ids(git_top: Path, specs: list[str]) -> list[str | None]:
     return out
 
 
-def object_ids_raw(git_top: Path | str, payload: bytes) -> bytes:
+def object_ids_raw(git_top: Path | str, payload: bytes | Path) -> bytes:
     """What ``git cat-file --batch-check=%(objectname) --buffer`` prints for ``payload`` (one
-    ``rev:path`` a line): an id a line, or ``<spec> missing``; fed on a thread while read."""
+    ``rev:path`` a line; bytes fed on a thread while read, or a file git reads itself): an id a
+    line, or ``<spec> missing``."""
     import threading
 
-    proc = subprocess.Popen(
-        ["git", "-C", str(git_top), "cat-file", "--batch-check=%(objectname)", "--buffer"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-    )
+    source = payload.open("rb") if isinstance(payload, Path) else None
+    try:
+        proc = subprocess.Popen(
+            ["git", "-C", str(git_top), "cat-file", "--batch-check=%(objectname)", "--buffer"],
+            stdin=subprocess.PIPE if source is None else source,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+        )
+    finally:
+        if source is not None:
+            source.close()  # the child has its own descriptor
     stdin, stdout = proc.stdin, proc.stdout
-    assert stdin is not None and stdout is not None  # noqa: S101 - Popen with PIPE sets both
+    assert stdout is not None  # noqa: S101 - Popen with PIPE sets it
 
     def feed() -> None:
+        assert stdin is not None and isinstance(payload, bytes)  # noqa: S101 - fed bytes only
         try:
             stdin.write(payload)
         except BrokenPipeError:
@@ -351,12 +358,14 @@ def object_ids_raw(git_top: Path | str, payload: bytes) -> bytes:
         finally:
             stdin.close()
 
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
+    writer = threading.Thread(target=feed, daemon=True) if stdin is not None else None
+    if writer is not None:
+        writer.start()
     try:
         out = stdout.read()
     finally:
-        writer.join()
+        if writer is not None:
+            writer.join()
         stdout.close()
         proc.wait()
     return out

@@ -192,20 +192,59 @@ def save(
             return False
 
 
-def replace(directory: Path | None, name: str, data: dict[str, Any]) -> bool:
-    """Make ``data`` the one segment of index ``name`` (an index saved whole each time and read
-    with :func:`load_newest`), under the writers' lock, atomically. False as for :func:`save`."""
+def replace(
+    directory: Path | None, name: str, data: dict[str, Any], raw: bytes | None = None
+) -> bool:
+    """Make ``data`` the one segment of index ``name`` (an index saved whole each time, read
+    with :func:`load_newest` or :func:`newest`), with ``raw`` bytes beside it in a file of the
+    same stem (:func:`raw_path`; written first: a reader that finds the segment finds it),
+    under the writers' lock, atomically. False as for :func:`save`."""
     with _writer(directory) as held:
         if not held or directory is None:
             return False
         try:
-            old = _segments(directory, name)
-            _write(directory, directory / f"{name}.{_stamp()}.idx", data)
+            old = [*_segments(directory, name), *sorted(directory.glob(f"{name}.*.raw"))]
+            path = directory / f"{name}.{_stamp()}.idx"
+            if raw is not None:
+                _write_bytes(directory, raw_path(path), raw)
+            _write(directory, path, data)
             for done in old:
                 done.unlink(missing_ok=True)
             return True
         except OSError:
             return False
+
+
+def newest(directory: Path | None, name: str) -> Path | None:
+    """The newest segment file of index ``name`` (None if it has none)."""
+    found = [] if directory is None else _segments(directory, name)
+    return found[-1] if found else None
+
+
+def read(path: Path) -> dict[str, Any] | None:
+    """One segment file's data (None when absent, torn or altered)."""
+    return _read(path)
+
+
+def raw_path(segment: Path) -> Path:
+    """Where :func:`replace` keeps the raw bytes that go with ``segment``."""
+    return segment.with_suffix(".raw")
+
+
+def _write_bytes(directory: Path, path: Path, raw: bytes) -> None:
+    import tempfile
+
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed into place, not closed by with
+        dir=directory, prefix=".", suffix=".tmp", delete=False
+    )
+    try:
+        with tmp:
+            tmp.write(raw)
+        Path(tmp.name).chmod(0o644)
+        Path(tmp.name).replace(path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
 
 
 def key_of(*parts: str) -> str:

@@ -160,6 +160,26 @@ def test_another_revision_a_range_and_last_are_answered_for_themselves(repo: Pat
     ]
 
 
+def test_a_resaved_memo_is_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same memo written again (as the forgery test writes one) answers without a walk,
+    and a memo whose specs file is gone is not used."""
+    truth = _cli(repo)
+    (path,) = _memos(repo)
+    name = path.name.split(".")[0]
+    data = index.load_newest(path.parent, name)
+    assert data is not None
+    assert index.replace(path.parent, name, data, index.raw_path(path).read_bytes())
+    walked = _walked(monkeypatch)
+    store = []
+    monkeypatch.setattr(history_module, "_Store", lambda root: store.append(1) or 1 / 0)
+    assert history_json_text(history(repo)) == truth  # the index was not even opened
+    assert walked == [] and store == []
+    (path,) = _memos(repo)
+    index.raw_path(path).unlink()
+    monkeypatch.undo()
+    assert history_json_text(history(repo)) == truth
+
+
 @pytest.mark.parametrize("field", ["expect", "listing"])
 def test_a_memo_git_does_not_confirm_is_not_used(repo: Path, field: str) -> None:
     """A memo whose blob ids (or commits and trees) are not git's is ignored, with its values:
@@ -167,6 +187,7 @@ def test_a_memo_git_does_not_confirm_is_not_used(repo: Path, field: str) -> None
     truth = _cli(repo)
     (path,) = _memos(repo)
     data = index.load_newest(path.parent, path.name.split(".")[0])
+    specs = index.raw_path(path).read_bytes()
     assert data is not None
     other = git(repo, "rev-parse", "HEAD~3:m.json").encode()
     if field == "expect":
@@ -179,7 +200,7 @@ def test_a_memo_git_does_not_confirm_is_not_used(repo: Path, field: str) -> None
         )
     data["text"] = data["text"].replace('"acc": 0.4', '"acc": 0.999')
     assert '"acc": 0.999' in data["text"]
-    assert index.replace(path.parent, path.name.split(".")[0], data)
+    assert index.replace(path.parent, path.name.split(".")[0], data, specs)
     assert history_json_text(history(repo)) == truth
 
 

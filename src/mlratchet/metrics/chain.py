@@ -23,11 +23,14 @@ the history the ordinary way, and saves a memo for it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import marshal
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, overload
 
 from mlratchet import index
@@ -50,7 +53,8 @@ class Memo:
 
     tip: str
     listing: bytes  # `git log --first-parent --format='%H %T' tip` as git printed it
-    specs: bytes  # "tree:path\n" for each metrics file of each commit
+    specs: Path  # a file of "tree:path\n" for each metrics file of each commit (git reads it)
+    specs_sha256: str
     expect: bytes  # "blob\n" for each line of specs (git's answer then)
     shas: list[str]
     times: list[int]
@@ -58,6 +62,14 @@ class Memo:
     offsets: bytes  # array("q"): where each object starts in text, then len(text) + 2
     metrics: list[bytes]  # chunks of [commit's {path: {key: value}}] (read when points are)
     pairs: list[tuple[str, str]]  # every (path, key) of the history
+
+    def spec_bytes(self) -> bytes | None:
+        """The specs file's bytes, if they are still the memo's."""
+        try:
+            data = self.specs.read_bytes()
+        except OSError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == self.specs_sha256 else None
 
     def starts(self) -> array[int]:
         """:attr:`offsets` as numbers."""
@@ -142,43 +154,48 @@ def _name(root: Root) -> str:
 def lookup(root: Root, rev: str) -> Found | None:
     """The memo for the history back from commit ``rev``, if git confirms it (see above)."""
     directory = index.index_dir(root.git_top)
-    if not index.exists(directory, _name(root)):
+    segment = index.newest(directory, _name(root))
+    if segment is None:
         return None
+    specs = index.raw_path(segment)
+    checked: list[bytes] = []
+
+    def check_blobs() -> None:  # git reads the specs file while the memo loads
+        with contextlib.suppress(OSError):  # replaced by a writer since it was listed
+            checked.append(object_ids_raw(root.git_top, specs))
+
+    check = threading.Thread(target=check_blobs, daemon=True)
+    check.start()
     listing = spawn(root.git_top, "log", "--first-parent", "--no-color", LISTING, rev, "--")
     try:
-        memo = _load(directory, root)
-        if memo is None:
-            return None
-        checked: list[bytes] = []
-        check = threading.Thread(
-            target=lambda: checked.append(object_ids_raw(root.git_top, memo.specs)), daemon=True
-        )
-        check.start()
+        memo = _load(segment, specs)
         tags = _tags(root)
+        ok = memo is not None and memo.spec_bytes() is not None
         out = listing.communicate()[0]
         check.join()
     finally:
         if listing.poll() is None:
             listing.kill()
             listing.wait()
-    if listing.returncode != 0 or tags is None or not checked or checked[0] != memo.expect:
+    if memo is None or not ok or listing.returncode != 0 or tags is None:
         return None
-    if not out.endswith(memo.listing):
+    if not checked or checked[0] != memo.expect or not out.endswith(memo.listing):
         return None
     fresh = out[: len(out) - len(memo.listing)]
     newer = [line.split(b" ", 1)[0].decode("ascii") for line in fresh.splitlines()]
     return Found(memo, out, newer, tags)
 
 
-def _load(directory: Any, root: Root) -> Memo | None:
-    data = index.load_newest(directory, _name(root))
+def _load(segment: Path, specs: Path) -> Memo | None:
+    data = index.read(segment)
     if data is None or data.get("version") != VERSION:
         return None
     try:
         memo = Memo(
             tip=data["tip"],
             listing=data["listing"],
-            specs=data["specs"],
+            specs=specs,
+            specs_sha256=data["specs_sha256"],
             expect=data["expect"],
             shas=data["shas"],
             times=data["times"],
@@ -187,11 +204,11 @@ def _load(directory: Any, root: Root) -> Memo | None:
             metrics=data["metrics"],
             pairs=[(pair[0], pair[1]) for pair in data["pairs"]],
         )
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, IndexError):
         return None
     ok = (
         isinstance(memo.listing, bytes)
-        and isinstance(memo.specs, bytes)
+        and isinstance(memo.specs_sha256, str)
         and isinstance(memo.expect, bytes)
         and all(isinstance(chunk, bytes) for chunk in memo.metrics)
         and isinstance(memo.text, str)
@@ -224,22 +241,35 @@ def _tags(root: Root) -> dict[str, tuple[str, ...]] | None:
     return {sha: tuple(sorted(names)) for sha, names in found.items()}
 
 
-def save(root: Root, memo: Memo) -> bool:
-    """Replace the memo of ``root``'s project by ``memo`` (False if it could not be written)."""
+def save(
+    root: Root,
+    *,
+    listing: bytes,
+    specs: bytes,
+    expect: bytes,
+    shas: list[str],
+    times: list[int],
+    text: str,
+    offsets: bytes,
+    metrics: list[bytes],
+    pairs: list[tuple[str, str]],
+) -> bool:
+    """Replace the memo of ``root``'s project (the fields of :class:`Memo`, newest commit
+    first; ``specs`` the bytes of its specs file). False if it could not be written."""
     data = {
         "version": VERSION,
-        "tip": memo.tip,
-        "listing": memo.listing,
-        "specs": memo.specs,
-        "expect": memo.expect,
-        "shas": memo.shas,
-        "times": memo.times,
-        "text": memo.text,
-        "offsets": memo.offsets,
-        "metrics": memo.metrics,
-        "pairs": [list(pair) for pair in memo.pairs],
+        "tip": shas[0],
+        "listing": listing,
+        "specs_sha256": hashlib.sha256(specs).hexdigest(),
+        "expect": expect,
+        "shas": shas,
+        "times": times,
+        "text": text,
+        "offsets": offsets,
+        "metrics": metrics,
+        "pairs": [list(pair) for pair in pairs],
     }
-    return index.replace(index.index_dir(root.git_top), _name(root), data)
+    return index.replace(index.index_dir(root.git_top), _name(root), data, specs)
 
 
 def pack_metrics(metrics: list[dict[str, dict[str, Any]]]) -> bytes:

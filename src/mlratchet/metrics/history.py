@@ -455,16 +455,19 @@ def _memoise(
         offsets = starts.tobytes()
     else:
         text, offsets = chain.stacked(text, starts, memo)
+        earlier = memo.spec_bytes()
+        if earlier is None:  # replaced since it was read: this memo is not the newest
+            return False
         listed, spec_bytes, blobs = (
             listed + memo.listing,
-            spec_bytes + memo.specs,
+            spec_bytes + earlier,
             blobs + memo.expect,
         )
         shas, times, chunks = shas + memo.shas, times + memo.times, chunks + memo.metrics
     if not shas:
         return False
-    new = chain.Memo(
-        tip=shas[0],
+    return chain.save(
+        root,
         listing=listed,
         specs=spec_bytes,
         expect=blobs,
@@ -475,7 +478,6 @@ def _memoise(
         metrics=chunks,
         pairs=list(pairs),
     )
-    return chain.save(root, new)
 
 
 def _pairs(points: Sequence[Point]) -> dict[tuple[str, str], None]:
