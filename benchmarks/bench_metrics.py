@@ -6,18 +6,23 @@ reference project's, ~80 keys) and every tenth changing params.yaml, with a tag 
 commits; and one of 100,000 commits whose metrics.json has three keys. Then times whole
 processes:
 
-* ``ratchet metrics history --json`` over all commits, warm (the history index in place) and
-  cold (``.git/mlratchet`` removed first), vs ``dvc metrics show -A --json`` (target at 1,000
+* ``ratchet metrics history --json`` over all commits, warm (the history index and the
+  whole-history memo in place, as the previous read left them) and cold (``.git/mlratchet``
+  removed first), vs ``dvc metrics show -A --json`` (target at 1,000
   commits: >= 100x faster); at 100,000 commits, ours alone, with peak memory (target: warm
   under 1 s, cold no slower than before the index);
 * ``ratchet metrics diff A B --md`` vs ``dvc metrics diff A B --md`` (target: >= 3x);
 * ``ratchet params diff A B --md`` vs ``dvc params diff A B --md``.
 
+``--commit-graph`` times the histories with a commit-graph file in each repository (what ``git gc``
+writes, and so what most clones that have lived a while hold; ``git log`` reads commits from it);
+without it, they have none (as ``git fast-import`` leaves them).
+
 ``--baseline DIR`` adds a side running ``python -m mlratchet`` from ``DIR`` (a ``git archive`` of
 an older ``src/``): the "before" of a change.
 
 Usage: python benchmarks/bench_metrics.py [--runs N] [--history-runs N] [--commits N ...]
-       [--large N] [--baseline DIR]
+       [--large N] [--baseline DIR] [--commit-graph]
 """
 
 from __future__ import annotations
@@ -129,6 +134,15 @@ def build(repo: Path, commits: int, *, small: bool = False) -> None:
     marker.touch()
 
 
+def commit_graph(repo: Path, *, wanted: bool) -> None:
+    """Write the repository's commit-graph (as ``git gc`` does), or remove it."""
+    info = repo / ".git" / "objects" / "info"
+    for path in [*info.glob("commit-graph"), *info.glob("commit-graphs/*")]:
+        path.unlink()
+    if wanted:
+        subprocess.run(["git", "commit-graph", "write", "--reachable"], cwd=repo, check=True)
+
+
 def _history_sides(ratchet: str, repo: Path, baseline: Path | None) -> dict[str, list[str]]:
     """``metrics history --json`` with the index (warm), and without (cold: removed first);
     with ``baseline``, the same command from another source tree (a "before" figure)."""
@@ -172,6 +186,9 @@ def main() -> None:
         default=None,
         help="a source tree (its src/) to time as 'before', e.g. from git archive",
     )
+    parser.add_argument(
+        "--commit-graph", action="store_true", help="time with a commit-graph (as git gc writes)"
+    )
     args = parser.parse_args()
     ratchet = tool("ratchet")
     dvc = tool("dvc")
@@ -180,6 +197,7 @@ def main() -> None:
     for commits in args.commits:
         repo = WORK / f"metrics-history-{commits}"
         build(repo, commits)
+        commit_graph(repo, wanted=args.commit_graph)
         points = json.loads(
             subprocess.run(
                 [ratchet, "metrics", "history", "--json"], cwd=repo, capture_output=True, check=True
@@ -209,6 +227,7 @@ def main() -> None:
     if args.large:
         repo = WORK / f"metrics-history-{args.large}-small"
         build(repo, args.large, small=True)
+        commit_graph(repo, wanted=args.commit_graph)
         timed = compare(
             f"metrics history over {args.large} commits (three keys a commit)",
             _history_sides(ratchet, repo, args.baseline),
