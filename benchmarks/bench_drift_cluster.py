@@ -3,7 +3,7 @@
 The seeded synthetic reference and current batch (benchmarks/synth.py: 20 numeric and 5
 categorical columns) are written once, one row group of 1M rows at a time (never held in
 memory), under benchmarks/.work/cluster/ (git-ignored): a folder per side holding one Parquet
-file of ROWS / 1M row groups. Mind the disk: about 75 MB per million rows per side (15 GB for
+file of ROWS / 1M row groups. Mind the disk: about 57 MB per million rows per side (11.3 GB for
 the default 100M; check `df -h`).
 
 Timed, whole process, alternately:
