@@ -28,6 +28,8 @@ Usage: python benchmarks/synth.py ROWS OUT.parquet [--current] [--seed N] [--row
 from __future__ import annotations
 
 import argparse
+import queue
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -97,31 +99,67 @@ def categorical_column(name: str, rng: np.random.Generator, n: int, current: boo
         labels = [*labels, f"{name}_new"]
         weights = np.append(weights, weights.sum() * 0.25)
     codes = rng.choice(len(labels), size=n, p=weights / weights.sum()).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels)).cast(pa.string())
+    # Kept dictionary-encoded: Parquet stores strings dictionary-encoded either way, and
+    # `ratchet monitor` reads them so (casting to plain strings cost a copy of every label).
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels))
+
+
+def table_slice(part: int, n: int, *, current: bool, seed: int) -> pa.Table:
+    """Slice number ``part`` (``n`` rows) of the table, from its own seeded generator."""
+    rng = np.random.default_rng([seed, int(current), part])
+    arrays: dict[str, pa.Array] = {}
+    for i, name in enumerate(NUMERIC):
+        arrays[name] = pa.array(numeric_column(i, rng, n, current))
+    for name in CATEGORICAL:
+        arrays[name] = categorical_column(name, rng, n, current)
+    return pa.table(arrays)
 
 
 def write(rows: int, out: Path, *, current: bool, seed: int, row_group: int) -> None:
-    """Write the table in slices of ``row_group`` rows, so 10M rows never sit in memory."""
+    """Write the table in slices of ``row_group`` rows, so 10M rows never sit in memory.
+
+    A thread encodes and compresses slice k (pyarrow releases the GIL) while this one draws
+    slice k + 1 (numpy releases it too); at most two slices wait in between. The file is
+    written under a hidden name and renamed when complete, so a run that was stopped leaves
+    nothing that looks finished (and nothing a folder-as-dataset reader picks up).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = None
-    done = 0
-    part = 0
-    while done < rows:
-        n = min(row_group, rows - done)
-        rng = np.random.default_rng([seed, int(current), part])
-        arrays: dict[str, pa.Array] = {}
-        for i, name in enumerate(NUMERIC):
-            arrays[name] = pa.array(numeric_column(i, rng, n, current))
-        for name in CATEGORICAL:
-            arrays[name] = categorical_column(name, rng, n, current)
-        table = pa.table(arrays)
-        if writer is None:
-            writer = pq.ParquetWriter(out, table.schema, compression="zstd")
-        writer.write_table(table, row_group_size=row_group)
-        done += n
-        part += 1
-    if writer is not None:
-        writer.close()
+    partial = out.with_name(f".{out.name}.partial")
+    slices: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        sink = None
+        try:
+            while (table := slices.get()) is not None:
+                if sink is None:
+                    sink = pq.ParquetWriter(
+                        partial, table.schema, compression="zstd", compression_level=1
+                    )
+                sink.write_table(table, row_group_size=row_group)
+        except BaseException as error:  # handed to the main thread, which raises it
+            failed.append(error)
+            while slices.get() is not None:  # drain, so the producer never blocks
+                pass
+        finally:
+            if sink is not None:
+                sink.close()
+
+    thread = threading.Thread(target=writer, name="parquet-writer")
+    thread.start()
+    try:
+        done = part = 0
+        while done < rows and not failed:
+            n = min(row_group, rows - done)
+            slices.put(table_slice(part, n, current=current, seed=seed))
+            done += n
+            part += 1
+    finally:
+        slices.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+    partial.replace(out)
 
 
 def main() -> None:
