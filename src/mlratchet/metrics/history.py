@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlratchet import index
 from mlratchet.dvcroot import Root, find_root
@@ -45,6 +45,11 @@ from mlratchet.metrics.source import (
     ls_tree,
 )
 from mlratchet.revs import Revision, resolve
+
+if TYPE_CHECKING:
+    from array import array
+
+    from mlratchet.metrics.chain import Found, Memo
 
 _COMMIT = b"\x1e"
 _FIELD = b"\x1f"
@@ -362,7 +367,7 @@ def _parse_blobs(
 
 def _assemble(
     root: Root,
-    found: Any,
+    found: Found | None,
     walk: _Walk,
     wanted: tuple[str, ...],
     *,
@@ -384,8 +389,8 @@ def _assemble(
     pairs = _pairs(points)
     every: Sequence[Point] = tuple(points)
     memo = None if found is None else found.memo
+    tags = {} if found is None else found.tags
     if memo is not None:
-        tags = found.tags
         pairs.update(dict.fromkeys(memo.pairs))
 
         def build() -> list[Point]:
@@ -411,7 +416,7 @@ def _assemble(
     if memo is not None:
         if plain and memo.text:
             parts.append(", ")
-        parts += memo.json(found.tags, tags_json)
+        parts += memo.json(tags, tags_json)
     parts.append("]\n")
     object.__setattr__(hist, "json_text", "".join(parts))
     return hist
@@ -423,9 +428,9 @@ def _tags_of(points: list[Point]) -> dict[str, tuple[str, ...]]:
 
 def _memoise(
     root: Root,
-    memo: Any,
+    memo: Memo | None,
     walk: _Walk,
-    json: tuple[str, Any],
+    json: tuple[str, array[int]],
     pairs: dict[tuple[str, str], None],
 ) -> bool:
     """Save the memo of this history: the walked commits on top of ``memo`` (if any); False
