@@ -113,8 +113,11 @@ def make_targets() -> set[str]:
 
 def recipe(target: str, *variables: str) -> list[str]:
     """The commands `make -n` prints for a target (as if installed), with ``NAME=VALUE``s."""
+    # --no-print-directory: under `make test` (MAKELEVEL > 0) make prints its "Entering
+    # directory" lines among the commands
+    command = ["make", "-n", "--no-print-directory", "-o", ".venv/.installed", target]
     proc = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", target, "BASE=HEAD", *variables],
+        [*command, "BASE=HEAD", *variables],
         cwd=ROOT,
         capture_output=True,
         text=True,
