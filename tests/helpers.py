@@ -8,6 +8,10 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,3 +99,20 @@ def copy_project(dest: Path) -> Path:
     git(dest, "init", "-q")
     commit_all(dest, "copy of the project")
     return dest
+
+
+def count_walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many commits each ``metrics history`` read walks (reads from git, not from
+    the index or the memo): a list that grows by one count per walk."""
+    import importlib
+
+    module = importlib.import_module("mlratchet.metrics.history")  # not the function
+    counts: list[int] = []
+    original = module._plan
+
+    def spy(root, reader, commits):  # type: ignore[no-untyped-def]
+        counts.append(len(commits))
+        return original(root, reader, commits)
+
+    monkeypatch.setattr(module, "_plan", spy)
+    return counts

@@ -70,3 +70,20 @@ def md5_file(path: Path | str, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def lock_within(fd: int, seconds: float, *, poll: float = 0.02) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, retrying for up to ``seconds``; False when
+    another process still holds it then (the caller says who and what to do)."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll)

@@ -113,23 +113,14 @@ def exists(directory: Path | None, name: str) -> bool:
     return directory is not None and bool(_segments(directory, name))
 
 
-def _write(directory: Path, path: Path, data: dict[str, Any]) -> None:
-    import tempfile
+def _write(path: Path, data: dict[str, Any]) -> None:
+    from mlratchet.fsio import atomic_path
 
     body = marshal.dumps(data, 4)
     head = _MAGIC + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n"
-    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed into place, not closed by with
-        dir=directory, prefix=".", suffix=".tmp", delete=False
-    )
-    try:
-        with tmp:
-            tmp.write(head)
-            tmp.write(body)
-        Path(tmp.name).chmod(0o644)
-        Path(tmp.name).replace(path)
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as out:
+        out.write(head)
+        out.write(body)
 
 
 @contextlib.contextmanager
@@ -181,10 +172,10 @@ def save(
             old = _segments(directory, name)
             path = directory / f"{name}.{_stamp()}.idx"
             if len(old) < MAX_SEGMENTS:
-                _write(directory, path, data)
+                _write(path, data)
                 return True
             merged = merge([*(d for d in map(_read, old) if d is not None), data])
-            _write(directory, path, merged)
+            _write(path, merged)
             for done in old:  # a reader that listed these and opens one now just recomputes
                 done.unlink(missing_ok=True)
             return True
@@ -206,8 +197,10 @@ def replace(
             old = [*_segments(directory, name), *sorted(directory.glob(f"{name}.*.raw"))]
             path = directory / f"{name}.{_stamp()}.idx"
             if raw is not None:
-                _write_bytes(directory, raw_path(path), raw)
-            _write(directory, path, data)
+                from mlratchet.fsio import write_bytes
+
+                write_bytes(raw_path(path), raw)
+            _write(path, data)
             for done in old:
                 done.unlink(missing_ok=True)
             return True
@@ -229,22 +222,6 @@ def read(path: Path) -> dict[str, Any] | None:
 def raw_path(segment: Path) -> Path:
     """Where :func:`replace` keeps the raw bytes that go with ``segment``."""
     return segment.with_suffix(".raw")
-
-
-def _write_bytes(directory: Path, path: Path, raw: bytes) -> None:
-    import tempfile
-
-    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed into place, not closed by with
-        dir=directory, prefix=".", suffix=".tmp", delete=False
-    )
-    try:
-        with tmp:
-            tmp.write(raw)
-        Path(tmp.name).chmod(0o644)
-        Path(tmp.name).replace(path)
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise
 
 
 def key_of(*parts: str) -> str:

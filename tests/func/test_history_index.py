@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import commit_all, gen, git
+from helpers import commit_all, count_walks, gen, git
 from mlratchet import index
 from mlratchet.metrics import history
 from mlratchet.metrics.render import history_json
@@ -51,19 +51,6 @@ def _drop_memo(root: Path) -> None:
         path.unlink()
 
 
-def _walked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record how many commits each history() walks (reads from git, not from the index)."""
-    counts: list[int] = []
-    original = history_module._plan
-
-    def spy(root, reader, commits):  # type: ignore[no-untyped-def]
-        counts.append(len(commits))
-        return original(root, reader, commits)
-
-    monkeypatch.setattr(history_module, "_plan", spy)
-    return counts
-
-
 def test_index_lives_in_the_git_common_dir_and_rebuilds_after_deletion(repo: Path) -> None:
     """The first history writes the index under .git/mlratchet/index; deleting it is safe."""
     first = history_json(history(repo))
@@ -84,7 +71,7 @@ def test_a_warm_history_walks_nothing_and_a_new_commit_walks_only_itself(
     """Once indexed, only commits without an entry are read from git: a new one, alone."""
     history(repo)
     _drop_memo(repo)
-    walked = _walked(monkeypatch)
+    walked = count_walks(monkeypatch)
     history(repo)
     assert walked == []
     sha = _commit(repo, 0.9)
@@ -116,7 +103,7 @@ def test_a_forged_entry_is_rebuilt_from_git(repo: Path, monkeypatch: pytest.Monk
     head, older = git(repo, "rev-list", "HEAD", "-n", "3").split()[::2]
     head_tree, older_tree = (git(repo, "rev-parse", f"{c}^{{tree}}") for c in (head, older))
     older_blob = git(repo, "rev-parse", f"{older}:m.json")
-    walked = _walked(monkeypatch)
+    walked = count_walks(monkeypatch)
     for ids in (
         [head_tree, older_blob],  # HEAD's tree, another commit's blob (whose values are indexed)
         [older_tree, older_blob],  # another commit's tree and blob

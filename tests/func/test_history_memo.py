@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import commit_all, gen, git
+from helpers import commit_all, count_walks, gen, git
 from mlratchet import index
 from mlratchet.metrics import history
 from mlratchet.metrics.render import history_csv, history_json, history_json_text, strict_json
@@ -71,18 +71,6 @@ def _cli(root: Path, *args: str) -> str:
     return proc.stdout
 
 
-def _walked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    counts: list[int] = []
-    original = history_module._plan
-
-    def spy(root, reader, commits):  # type: ignore[no-untyped-def]
-        counts.append(len(commits))
-        return original(root, reader, commits)
-
-    monkeypatch.setattr(history_module, "_plan", spy)
-    return counts
-
-
 def test_a_warm_history_prints_what_a_cold_one_does(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,7 +78,7 @@ def test_a_warm_history_prints_what_a_cold_one_does(
     cold = _cold(repo)
     assert _memos(repo)  # the first read saved it
     assert _cli(repo) == cold
-    walked = _walked(monkeypatch)
+    walked = count_walks(monkeypatch)
     hist = history(repo)
     assert walked == []
     assert history_json_text(hist) == cold
@@ -104,7 +92,7 @@ def test_new_commits_are_read_alone_and_the_memo_grows(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _cli(repo)
-    walked = _walked(monkeypatch)
+    walked = count_walks(monkeypatch)
     _commit(repo, 0.8, rows=99)
     sha = _commit(repo, 0.9, rows=99)
     hist = history(repo)
@@ -169,7 +157,7 @@ def test_a_resaved_memo_is_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> 
     data = index.load_newest(path.parent, name)
     assert data is not None
     assert index.replace(path.parent, name, data, index.raw_path(path).read_bytes())
-    walked = _walked(monkeypatch)
+    walked = count_walks(monkeypatch)
     store = []
     monkeypatch.setattr(history_module, "_Store", lambda root: store.append(1) or 1 / 0)
     assert history_json_text(history(repo)) == truth  # the index was not even opened

@@ -242,24 +242,16 @@ def _writers_lock(path: Path) -> Iterator[None]:
     """Hold an ``flock`` on the history file's folder while its lines are read, changed and
     renamed into place, so that two monitors recording at once both keep their line (the file
     itself is replaced, so its folder is what is locked). Busy beyond ``LOCK_SECONDS``: exit 4."""
-    import fcntl
-    import time
+    from mlratchet.fsio import lock_within
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
-        deadline = time.monotonic() + LOCK_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ConflictError(
-                        f"{path}: another monitor has held its folder's lock for "
-                        f"{LOCK_SECONDS:.0f}s; retry when it is done"
-                    ) from None
-                time.sleep(0.05)
+        if not lock_within(fd, LOCK_SECONDS, poll=0.05):
+            raise ConflictError(
+                f"{path}: another monitor has held its folder's lock for "
+                f"{LOCK_SECONDS:.0f}s; retry when it is done"
+            )
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

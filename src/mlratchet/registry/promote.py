@@ -40,6 +40,7 @@ from mlratchet.errors import (
     RatchetError,
     RefusedError,
 )
+from mlratchet.fsio import lock_within
 from mlratchet.gitio import dirty_paths, git, head, read_blob, run
 from mlratchet.policy import Policy, policy_at
 from mlratchet.registry import card as cards
@@ -147,15 +148,8 @@ def registry_lock(root: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator
     path = (common if common.is_absolute() else root / common) / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RegistryBusyError(path) from None
-                time.sleep(0.02)
+        if not lock_within(fd, timeout):
+            raise RegistryBusyError(path)
         try:
             yield
         finally:
