@@ -36,6 +36,7 @@ from typing import Any, overload
 from mlratchet import index
 from mlratchet.dvcroot import Root
 from mlratchet.gitio import object_ids_raw, run, spawn
+from mlratchet.metrics.render import tags_json
 
 #: Bump when what the memo holds, or how a commit's metrics or JSON are made, changes.
 VERSION = 1
@@ -43,7 +44,7 @@ LISTING = "--format=%H %T"
 
 
 #: How a commit's JSON object ends when it has no tags (the memo keeps them so).
-UNTAGGED = ', "tags": []}'
+UNTAGGED = tags_json(())
 _SEP = ", "
 
 
@@ -77,9 +78,9 @@ class Memo:
         found.frombytes(self.offsets)
         return found
 
-    def json(self, tags: dict[str, tuple[str, ...]], tags_json: Any) -> list[str]:
+    def json(self, tags: dict[str, tuple[str, ...]]) -> list[str]:
         """:attr:`text` with each tagged commit's object closed by its tags, in pieces."""
-        return tagged(self.text, self.starts, self.shas, tags, tags_json)
+        return tagged(self.text, self.starts, self.shas, tags)
 
 
 def tagged(
@@ -87,11 +88,10 @@ def tagged(
     starts: Any,
     shas: list[str],
     tags: dict[str, tuple[str, ...]],
-    tags_json: Any,
 ) -> list[str]:
     """``text`` (objects as :func:`joined` joins them) with each tagged commit's object closed
-    by its tags (``tags_json(names)``), in pieces to join (no copy of the whole text here);
-    ``starts`` gives the offsets (called only if needed)."""
+    by its tags (:func:`~mlratchet.metrics.render.tags_json`), in pieces to join (no copy
+    of the whole text here); ``starts`` gives the offsets (called only if needed)."""
     if not tags or not shas:
         return [text]
     at = {sha: i for i, sha in enumerate(shas)} if len(tags) < len(shas) else None
@@ -142,7 +142,6 @@ class Found:
     """A memo that git confirmed, and the commits made on top of it since (newest first)."""
 
     memo: Memo
-    listing: bytes  # the whole listing now (the new commits' lines, then the memo's)
     newer: list[str]  # the new commits' shas
     tags: dict[str, tuple[str, ...]]  # commit -> its tags, sorted
 
@@ -183,7 +182,7 @@ def lookup(root: Root, rev: str) -> Found | None:
         return None
     fresh = out[: len(out) - len(memo.listing)]
     newer = [line.split(b" ", 1)[0].decode("ascii") for line in fresh.splitlines()]
-    return Found(memo, out, newer, tags)
+    return Found(memo, newer, tags)
 
 
 def _load(segment: Path, specs: Path) -> Memo | None:

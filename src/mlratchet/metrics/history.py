@@ -377,7 +377,7 @@ def _assemble(
     """The history: the walked points, then the memo's (``found``); memoised if asked and
     every commit could be (no file failed, all from git)."""
     from mlratchet.metrics import chain
-    from mlratchet.metrics.render import history_heads, tags_json
+    from mlratchet.metrics.render import history_heads
 
     points = walk.points
     if found is None and not memoise:
@@ -412,11 +412,11 @@ def _assemble(
     if memoise:  # before the output's text is made: the memo's buffers are gone by then
         _memoise(root, memo, walk, (plain, starts), pairs)
     shas = [p.sha for p in points]
-    parts = ["[", *chain.tagged(plain, starts, shas, _tags_of(points), tags_json)]
+    parts = ["[", *chain.tagged(plain, starts, shas, _tags_of(points))]
     if memo is not None:
         if plain and memo.text:
             parts.append(", ")
-        parts += memo.json(tags, tags_json)
+        parts += memo.json(tags)
     parts.append("]\n")
     object.__setattr__(hist, "json_text", "".join(parts))
     return hist

@@ -332,15 +332,11 @@ def history_heads(points: Sequence[Point]) -> list[str]:
 
 
 @functools.cache
-def _tags_tail(tags: tuple[str, ...]) -> str:
+def tags_json(tags: tuple[str, ...]) -> str:
+    """What follows a :func:`history_heads` head to close a point's object: its tags."""
     import json
 
     return f', "tags": {json.dumps(list(tags), ensure_ascii=False)}}}'
-
-
-def tags_json(tags: tuple[str, ...]) -> str:
-    """What follows :func:`history_head` to close a point's object: its tags."""
-    return _tags_tail(tags)
 
 
 def history_csv(hist: History) -> str:
