@@ -32,6 +32,12 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _failed(args: tuple[str, ...], stderr: bytes) -> GitError:
+    """The error of a failed ``git args...``: the command and git's last line."""
+    message = stderr.decode(errors="replace").strip().splitlines()
+    return GitError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
+
+
 def run(
     repo: Path | str, *args: str, input: bytes | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
@@ -44,8 +50,7 @@ def run(
         check=False,
     )
     if check and proc.returncode != 0:
-        message = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise GitError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
+        raise _failed(args, proc.stderr)
     return proc
 
 
@@ -81,8 +86,7 @@ def stream(repo: Path | str, *args: str, size: int = 1 << 20) -> Iterator[bytes]
             proc.wait()
         if proc.returncode != 0:
             errors.seek(0)
-            message = errors.read().decode(errors="replace").strip().splitlines()
-            raise GitError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
+            raise _failed(args, errors.read())
 
 
 def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
