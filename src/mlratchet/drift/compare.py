@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 CHART_BINS = 30
 #: Categories drawn in a categorical chart (the most frequent; the rest are summed as "other").
 CHART_CATEGORIES = 20
+#: The quantiles of the reference a numeric chart spans.
+CHART_SPAN = (0.005, 0.995)
 #: Reference sample size per numeric column for stream-mode edges.
 SAMPLE_VALUES = 262_144
 
@@ -82,7 +84,13 @@ def chart_edges(sample: np.ndarray) -> np.ndarray:
 
     if len(sample) == 0:
         return np.empty(0)
-    low, high = numeric.sorted_quantiles(sample, np.array([0.005, 0.995]))
+    return chart_edges_between(*numeric.sorted_quantiles(sample, np.array(CHART_SPAN)))
+
+
+def chart_edges_between(low: float, high: float) -> np.ndarray:
+    """Evenly spaced chart edges from the reference's :data:`CHART_SPAN` quantiles."""
+    import numpy as np
+
     if high <= low:
         return np.unique(np.array([low]))
     return np.linspace(low, high, CHART_BINS + 1)
@@ -116,24 +124,41 @@ def _numeric_exact(
 ) -> tuple[dict[str, Any], list[str], Any, Any]:
     import numpy as np
 
-    ref_values, cur_values = ref.sorted_values(), cur.sorted_values()
-    edges = chart_edges(ref_values)
-    ref_chart = numeric.bin_counts(ref_values, edges)
-    cur_chart = numeric.bin_counts(cur_values, edges)
-    if len(ref_values) == 0 or len(cur_values) == 0:
+    from mlratchet.drift import binned
+
+    ref_sample, cur_sample = binned.samples(ref.finite_values(), cur.finite_values())
+    n, m = len(ref_sample), len(cur_sample)
+    if n == 0:
+        edges = np.empty(0)
+        return {}, _edge_labels(edges), [0], [m]
+    # Every quantile the edges need, and every edge's count on both sides, in one go each.
+    psi_probs = np.arange(1, bins) / bins
+    found = ref_sample.quantiles(np.concatenate([psi_probs, CHART_SPAN]))
+    psi_edges = np.unique(found[: len(psi_probs)])
+    edges = chart_edges_between(*found[len(psi_probs) :])
+    both = np.concatenate([psi_edges, edges])
+    ref_at, cur_at = ref_sample.at_most(both), cur_sample.at_most(both)
+    ref_chart = numeric.counts_between(ref_at[len(psi_edges) :], n)
+    cur_chart = numeric.counts_between(cur_at[len(psi_edges) :], m)
+    if m == 0:
         return {}, _edge_labels(edges), ref_chart, cur_chart
-    statistic, distance = numeric.ks_wasserstein(ref_values, cur_values)
-    psi_edges = numeric.quantile_edges(ref_values, bins)
-    if max(len(ref_values), len(cur_values)) <= numeric.KS_EXACT_MAX_N:
-        small = (ref_values, cur_values)  # scipy's exact method needs the values themselves
+    statistic, distance = binned.ks_wasserstein(ref_sample, cur_sample)
+    if isinstance(ref_sample, numeric.SortedSample) and isinstance(
+        cur_sample, numeric.SortedSample
+    ):
+        # scipy's exact method for small samples needs the values themselves
+        small = (
+            (ref_sample.values, cur_sample.values) if max(n, m) <= numeric.KS_EXACT_MAX_N else None
+        )
     else:
         small = None
     stats = {
-        "ks": _PendingKS(statistic, len(ref_values), len(cur_values), small),
+        "ks": _PendingKS(statistic, n, m, small),
         "psi": numeric.psi_from_counts(
-            numeric.bin_counts(ref_values, psi_edges), numeric.bin_counts(cur_values, psi_edges)
+            numeric.counts_between(ref_at[: len(psi_edges)], n),
+            numeric.counts_between(cur_at[: len(psi_edges)], m),
         ),
-        "wasserstein": numeric.normalised(distance, float(np.std(ref_values))),
+        "wasserstein": numeric.normalised(distance, ref_sample.std()),
         "method": "exact",
     }
     return stats, _edge_labels(edges), ref_chart, cur_chart

@@ -49,19 +49,31 @@ class KS:
     p_value: float
 
 
-def prefetch_scipy() -> None:
-    """Import scipy.stats (what the p-values need, about half a second) in a background thread
-    while data is being read."""
+def prefetch_scipy(rows: tuple[int, int] | None = None) -> None:
+    """Import what the p-values need in a background thread while data is being read:
+    scipy.special (a third of a second of CPU), and scipy.stats (most of a second more) unless
+    ``rows`` (reference, batch) are known to be large enough for the closed forms of
+    :mod:`~mlratchet.drift.kolmogorov` (scipy.stats is then imported only if a column turns
+    out to need it: one with fewer usable values than rows)."""
     import sys
     import threading
 
-    if "scipy.stats" in sys.modules:
+    from mlratchet.drift import kolmogorov
+
+    modules = ["scipy.special"]
+    if rows is None or not kolmogorov.large_enough(*rows):
+        modules.append("scipy.stats")
+    modules = [name for name in modules if name not in sys.modules]
+    if not modules:
         return
 
     def load() -> None:
-        import scipy.stats  # noqa: F401 - imported for its side effect: the module cache
+        import importlib
 
-    threading.Thread(target=load, name="import-scipy-stats", daemon=True).start()
+        for name in modules:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="import-scipy", daemon=True).start()
 
 
 def finite_sorted(values: np.ndarray) -> np.ndarray:
@@ -127,7 +139,9 @@ def ks_p_value(statistic: float, n: int, m: int) -> float:
     scipy computes ``kstwo.sf(D, round(n*m/(n+m)))``: exact, but about a second per column
     at a million rows once the p-value is below ~0.02. There the decision is long made, so:
 
-    - while ``2 n D^2 <= 4.5`` (p above ~0.02): scipy's value, exactly;
+    - while ``2 n D^2 <= 4.5`` (p above ~0.02): scipy's value; for an effective n above
+      100,000 by the closed forms scipy uses there (:mod:`~mlratchet.drift.kolmogorov`,
+      within 1e-13 of scipy's value, without importing scipy.stats), below by scipy itself;
     - above: Kolmogorov's limiting distribution ``kstwobign.sf(sqrt(n) D)`` (scipy's too),
       within 2 % of scipy's value while that is above 1e-5 (n >= 10,000); further out the
       relative gap grows, but both are astronomically small;
@@ -139,16 +153,20 @@ def ks_p_value(statistic: float, n: int, m: int) -> float:
     import numpy as np
     from scipy import special
 
+    from mlratchet.drift import kolmogorov
+
     if n == 0 or m == 0:
         return 1.0
-    big, small = sorted([float(n), float(m)], reverse=True)
-    effective = float(np.round(big * small / (big + small)))
+    effective = kolmogorov.effective_n(n, m)
     exponent = 2.0 * effective * statistic * statistic
     if exponent > KS_DKW_ZERO:
         return 0.0
     if exponent > KS_EXACT_EXPONENT:
         # special.kolmogorov is kstwobign.sf.
         return float(np.clip(special.kolmogorov(math.sqrt(effective) * statistic), 0.0, 1.0))
+    found = kolmogorov.tail(effective, statistic)
+    if found is not None:
+        return found
     from scipy import stats
 
     return float(np.clip(stats.kstwo.sf(statistic, effective), 0.0, 1.0))
@@ -182,23 +200,70 @@ def normalised(distance: float, ref_std: float) -> float:
     return distance / max(ref_std, STD_FLOOR)
 
 
+def quantile_positions(n: int, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For numpy's default ("linear", Hyndman-Fan 7) quantiles of ``n`` sorted values: the
+    ranks below and above each virtual index ``(n - 1) p``, and the weight of the one above."""
+    import numpy as np
+
+    position = (n - 1) * np.asarray(probs, dtype=np.float64)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    return below, above, position - below
+
+
+def interpolate(low: np.ndarray, high: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Quantiles from the values at :func:`quantile_positions`' ranks, rounded as numpy's."""
+    import numpy as np
+
+    step = high - low
+    # Interpolate from the nearer neighbour, as numpy does, so the values agree to the bit.
+    found: np.ndarray = np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
+    return found
+
+
 def sorted_quantiles(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Quantiles of a *sorted* sample by numpy's default ("linear", Hyndman-Fan 7) definition.
 
     ``np.quantile`` partitions the whole array first; on sorted data the two neighbours of each
     virtual index ``(n - 1) p`` are already in place, so this reads them directly.
     """
-    import numpy as np
+    below, above, weight = quantile_positions(len(values), probs)
+    return interpolate(values[below], values[above], weight)
 
-    position = (len(values) - 1) * np.asarray(probs, dtype=np.float64)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, len(values) - 1)
-    weight = position - below
-    low, high = values[below], values[above]
-    step = high - low
-    # Interpolate from the nearer neighbour, as numpy does, so the values agree to the bit.
-    found: np.ndarray = np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
-    return found
+
+@dataclass(frozen=True)
+class SortedSample:
+    """Finite values sorted ascending, asked what :class:`~mlratchet.drift.binned.BinnedSample`
+    is asked (the statistics take either)."""
+
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> SortedSample:
+        """A sorted copy of finite values in any order."""
+        import numpy as np
+
+        return cls(np.sort(values))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def std(self) -> float:
+        """The population standard deviation."""
+        import numpy as np
+
+        return float(np.std(self.values))
+
+    def at_most(self, edges: np.ndarray) -> np.ndarray:
+        """How many values are at most each edge."""
+        import numpy as np
+
+        found: np.ndarray = np.searchsorted(self.values, edges, side="right")
+        return found
+
+    def quantiles(self, probs: np.ndarray) -> np.ndarray:
+        """Quantiles by numpy's default definition."""
+        return sorted_quantiles(self.values, probs)
 
 
 def quantile_edges(ref: np.ndarray, bins: int) -> np.ndarray:
@@ -215,8 +280,15 @@ def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Counts of a sorted sample in the bins ``(-inf, e1], (e1, e2], ..., (ek, inf)``."""
     import numpy as np
 
-    cuts = np.searchsorted(values, edges, side="right")
-    return np.diff(np.concatenate([[0], cuts, [len(values)]])).astype(np.int64)
+    return counts_between(np.searchsorted(values, edges, side="right"), len(values))
+
+
+def counts_between(at_most: np.ndarray, n: int) -> np.ndarray:
+    """Counts in the bins ``(-inf, e1], ..., (ek, inf)`` of ``n`` values, from how many are at
+    most each edge."""
+    import numpy as np
+
+    return np.diff(np.concatenate([[0], at_most, [n]])).astype(np.int64)
 
 
 def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:

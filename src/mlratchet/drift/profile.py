@@ -197,7 +197,7 @@ def _label(value: Any) -> str:
 class NumericColumn:
     """One numeric column of one side.
 
-    In exact mode the counts are complete once :meth:`sorted_values` has run (the comparison
+    In exact mode the counts are complete once :meth:`finite_values` has run (the comparison
     runs it); in stream mode, after every chunk.
     """
 
@@ -206,7 +206,7 @@ class NumericColumn:
     histogram: Histogram | None = None  # stream mode
     chart_counts: np.ndarray | None = None  # stream mode
     edges: Edges | None = None
-    _sorted: np.ndarray | None = None
+    _finite: np.ndarray | None = None
 
     def add(self, column: Any) -> None:
         """Count a chunk (exact mode: keep its values; they are counted when sorted)."""
@@ -236,35 +236,35 @@ class NumericColumn:
         self.chart_counts += other.chart_counts
 
     def release(self) -> None:
-        """Drop the sorted values (a current batch's are not needed once compared)."""
-        self._sorted = None
+        """Drop the values (a current batch's are not needed once compared)."""
+        self._finite = None
         self.chunks = []
 
-    def sorted_values(self) -> np.ndarray:
-        """Every finite value, sorted (exact mode); computed once, and the counts with it.
-
-        One sort does both: numpy sorts -inf first and NaN (nulls included) last, so the
-        non-finite values are counted by binary search at the ends.
-        """
+    def finite_values(self) -> np.ndarray:
+        """Every finite value, in the rows' order (exact mode); computed once, and the counts
+        of the other values with it. A single chunk with no missing value is Arrow's memory
+        itself (read-only), not a copy."""
         import numpy as np
 
-        if self._sorted is None:
+        if self._finite is None:
             if len(self.chunks) == 1:
-                values = np.sort(self.chunks[0])  # a copy: the chunk may be Arrow's memory
+                values = self.chunks[0]
             else:
                 values = np.concatenate(self.chunks) if self.chunks else np.empty(0)
-                values.sort()
             self.chunks = []
-            first = int(np.searchsorted(values, -np.inf, side="right"))
-            finite_end = int(np.searchsorted(values, np.inf, side="left"))
-            nan_start = int(np.searchsorted(values, np.nan, side="left"))
+            finite = np.isfinite(values)
             counts = self.counts
             counts.rows += len(values)
-            counts.neginf += first
-            counts.posinf += nan_start - finite_end
-            counts.nan += len(values) - nan_start - counts.null
-            self._sorted = values[first:finite_end]
-        return self._sorted
+            if finite.all():
+                self._finite = values
+            else:
+                self._finite = values[finite]
+                posinf = int(np.count_nonzero(values == np.inf))
+                neginf = int(np.count_nonzero(values == -np.inf))
+                counts.posinf += posinf
+                counts.neginf += neginf
+                counts.nan += len(values) - len(self._finite) - posinf - neginf - counts.null
+        return self._finite
 
 
 @dataclass
@@ -319,15 +319,16 @@ class Side:
 
         map_threads(add_one, self.columns, threads=None if self.stream else 1)
 
-    def sort(self) -> None:
-        """Sort every numeric column now (exact mode; once all its chunks are in), so that the
-        chunks' memory (Arrow's, read from a file) is freed before the next side is read."""
+    def settle(self) -> None:
+        """Take every numeric column's finite values out of its chunks now (exact mode; once
+        all its chunks are in), so that a column copied for its missing values frees the
+        chunks' memory (Arrow's, read from a file) before the next side is read."""
         from mlratchet.parallel import map_threads
 
         if self.stream:
             return
         numeric = [c for c in self.columns.values() if isinstance(c, NumericColumn)]
-        map_threads(NumericColumn.sorted_values, numeric)
+        map_threads(NumericColumn.finite_values, numeric)
 
     def merge(self, other: Side) -> None:
         """Add the summary of other rows, column by column (stream mode, the same edges).

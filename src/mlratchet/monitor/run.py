@@ -572,7 +572,7 @@ def reference(
     ref.summarise_into(inputs, text)
     if ref.rows == 0:  # a CSV file's rows are known once read
         raise ref.no_rows("reference")
-    inputs.sort()  # exact mode: frees the file's memory before a batch is read
+    inputs.settle()  # exact mode: frees what the batch will not need before it is read
     if served is not None:
         train = served.context.training_features
         training_features.add({n: train[n].to_numpy() for n in feature_kinds})
@@ -808,13 +808,13 @@ def monitor(
     """Compare a batch with the reference (a file, or the model's training rows)."""
     from mlratchet.drift.numeric import prefetch_scipy
 
-    prefetch_scipy()
-
     cur = _open(Path(current), contract, str(current))
+    ref_rows = 0
+    if reference_path is not None and (stream is None or not Path(reference_path).is_dir()):
+        ref_rows = _open(Path(reference_path), None, str(reference_path)).rows
+    # Row counts from the files' metadata (0 for a CSV file, until it is read).
+    prefetch_scipy((ref_rows, cur.rows) if ref_rows and cur.rows else None)
     if stream is None:
-        ref_rows = 0
-        if reference_path is not None:
-            ref_rows = _open(Path(reference_path), None, str(reference_path)).rows
         stream = max(ref_rows, cur.rows) > STREAM_ROWS
     ref = reference(
         policy=policy,
