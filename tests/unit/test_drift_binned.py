@@ -64,16 +64,17 @@ def test_large_samples_are_binned_and_their_statistics_are_scipys(shape: str) ->
     ref, cur = SHAPES[shape]
     ref_sample, cur_sample = binned.samples(ref, cur)
     assert isinstance(ref_sample, binned.BinnedSample)
-    statistic, distance = binned.ks_wasserstein(ref_sample, cur_sample)
-    assert statistic == float(stats.ks_2samp(ref, cur).statistic)
-    assert distance == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-10, abs=1e-300)
-
     probs = np.array([0.0, 0.001, 0.005, 0.1, 0.25, 0.5, 0.7, 0.9, 0.995, 1.0])
     assert np.array_equal(ref_sample.quantiles(probs), np.quantile(ref, probs))
-    ordered = np.sort(cur)
-    edges = np.concatenate([np.quantile(ref, probs), cur[:50], [ordered[0] - 1, ordered[-1] + 1]])
+    edges = np.concatenate([np.quantile(ref, probs), cur[:50], [cur.min() - 1, cur.max() + 1]])
     edges = np.concatenate([edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
-    assert np.array_equal(cur_sample.at_most(edges), np.searchsorted(ordered, edges, "right"))
+
+    statistic, distance, ref_at, cur_at = binned.compared(ref_sample, cur_sample, edges)
+    assert statistic == float(stats.ks_2samp(ref, cur).statistic)
+    assert distance == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-10, abs=1e-300)
+    assert np.array_equal(ref_at, np.searchsorted(np.sort(ref), edges, "right"))
+    assert np.array_equal(cur_at, np.searchsorted(np.sort(cur), edges, "right"))
+    assert np.array_equal(cur_sample.at_most(edges), cur_at)
 
 
 def test_small_or_unspread_samples_are_sorted() -> None:
@@ -103,7 +104,9 @@ def test_any_arrays_on_any_grid_give_the_sorted_answer(
         return
     grid = binned.Grid(low, bins / (high - low), bins)
     ref, cur = binned.BinnedSample(a, grid), binned.BinnedSample(b, grid)
-    statistic, distance = binned.ks_wasserstein(ref, cur)
+    assert binned.ks_wasserstein(ref, cur) == binned.compared(ref, cur, a)[:2]
+    statistic, distance, _, cur_at = binned.compared(ref, cur, a)
+    assert np.array_equal(cur_at, np.searchsorted(np.sort(b), a, "right"))
     sorted_statistic, sorted_distance = numeric.ks_wasserstein(np.sort(a), np.sort(b))
     assert statistic == sorted_statistic
     assert distance == pytest.approx(sorted_distance, rel=1e-9, abs=1e-9 * (high - low))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlratchet.drift import numeric
 
@@ -65,6 +65,14 @@ class Grid:
         found: np.ndarray = self.positions(values).astype(np.int32)
         return found
 
+    def mask(self, values: np.ndarray) -> np.ndarray:
+        """A mask over the bins: those of ``values``."""
+        import numpy as np
+
+        chosen = np.zeros(self.bins, dtype=bool)
+        chosen[self.bin_of(values)] = True
+        return chosen
+
     def positions(self, values: np.ndarray, *, clip: bool = True) -> np.ndarray:
         """``(x - low) * scale``: where each value lies on the grid, in bin widths, clipped to
         it unless ``clip`` is false (a value's bin is the integer part of its clipped
@@ -96,6 +104,25 @@ def grid_for(ref: np.ndarray, cur: np.ndarray) -> Grid | None:
     return Grid(low, scale, GRID_BINS)
 
 
+@dataclass(frozen=True)
+class Picked:
+    """The sorted values of some bins of a sample, and what ranks them among all its values:
+    for each bin, how many values lie in the bins below it that were not picked."""
+
+    values: np.ndarray
+    offset: np.ndarray
+    grid: Grid
+
+    def at_most(self, points: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """How many of the sample's values are at most each point; every point's bin (``where``,
+        if known) must be one of the picked."""
+        import numpy as np
+
+        where = self.grid.bin_of(points) if where is None else where
+        found: np.ndarray = self.offset[where] + np.searchsorted(self.values, points, "right")
+        return found
+
+
 class BinnedSample:
     """Finite values in any order, counted on a grid; answers what a sorted copy would."""
 
@@ -122,31 +149,20 @@ class BinnedSample:
 
         return float(np.std(self.values))
 
-    def pick(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The values in the ``chosen`` bins, sorted, and for each bin the count of values in
-        the bins below it that were not chosen (add a value's rank among the picked ones to
-        get its rank among all)."""
+    def pick(self, chosen: np.ndarray) -> Picked:
+        """The values in the ``chosen`` bins (a mask over the grid), sorted."""
         import numpy as np
 
         picked = self.values[chosen[self.bins]]
         picked.sort()
         skipped = np.where(chosen, 0, self.counts)
         offset = np.concatenate([[0], np.cumsum(skipped)[:-1]])
-        return picked, offset
+        return Picked(picked, offset, self.grid)
 
     def at_most(self, edges: np.ndarray) -> np.ndarray:
         """How many values are at most each edge (``searchsorted(sorted, edges, "right")``)."""
-        import numpy as np
-
-        edges = np.asarray(edges, dtype=np.float64)
-        if len(edges) == 0:
-            return np.empty(0, dtype=np.int64)
-        where = self.grid.bin_of(edges)
-        chosen = np.zeros(self.grid.bins, dtype=bool)
-        chosen[where] = True
-        picked, offset = self.pick(chosen)
-        found: np.ndarray = offset[where] + np.searchsorted(picked, edges, side="right")
-        return found
+        edges = _floats(edges)
+        return self.pick(self.grid.mask(edges)).at_most(edges)
 
     def order_statistics(self, ranks: np.ndarray) -> np.ndarray:
         """The values at these 0-based ranks of the sorted sample."""
@@ -155,8 +171,8 @@ class BinnedSample:
         where = np.searchsorted(np.cumsum(self.counts), ranks, side="right")
         chosen = np.zeros(self.grid.bins, dtype=bool)
         chosen[where] = True
-        picked, offset = self.pick(chosen)
-        found: np.ndarray = picked[ranks - offset[where]]
+        picked = self.pick(chosen)
+        found: np.ndarray = picked.values[ranks - picked.offset[where]]
         return found
 
     def quantiles(self, probs: np.ndarray) -> np.ndarray:
@@ -184,14 +200,34 @@ def samples(ref: np.ndarray, cur: np.ndarray) -> tuple[Sample, Sample]:
 
 def ks_wasserstein(ref: Sample, cur: Sample) -> tuple[float, float]:
     """The KS statistic and the raw Wasserstein distance of two non-empty samples."""
+    statistic, distance, _, _ = compared(ref, cur, _floats([]))
+    return statistic, distance
+
+
+def compared(
+    ref: Sample, cur: Sample, edges: np.ndarray
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """The KS statistic and raw Wasserstein distance of two non-empty samples, and how many
+    values of each are at most each edge (binned: one pass over each side's values for all)."""
+    edges = _floats(edges)
     if isinstance(ref, BinnedSample) and isinstance(cur, BinnedSample):
-        return _binned_ks_wasserstein(ref, cur)
+        return _binned_compared(ref, cur, edges)
     if isinstance(ref, numeric.SortedSample) and isinstance(cur, numeric.SortedSample):
-        return numeric.ks_wasserstein(ref.values, cur.values)
+        statistic, distance = numeric.ks_wasserstein(ref.values, cur.values)
+        return statistic, distance, ref.at_most(edges), cur.at_most(edges)
     raise TypeError("both samples must be binned, or both sorted")  # a bug, not user input
 
 
-def _binned_ks_wasserstein(ref: BinnedSample, cur: BinnedSample) -> tuple[float, float]:
+def _floats(values: Any) -> np.ndarray:
+    import numpy as np
+
+    found: np.ndarray = np.asarray(values, dtype=np.float64)
+    return found
+
+
+def _binned_compared(
+    ref: BinnedSample, cur: BinnedSample, edges: np.ndarray
+) -> tuple[float, float, np.ndarray, np.ndarray]:
     import numpy as np
 
     n, m = len(ref), len(cur)
@@ -216,15 +252,19 @@ def _binned_ks_wasserstein(ref: BinnedSample, cur: BinnedSample) -> tuple[float,
     inside = start + ref.below_ends / n - cur.below_ends / m
     distance = float(np.abs(inside[~refined]).sum()) / grid.scale
 
-    # Refined bins: the gap at each distinct value, as the sorted path evaluates it.
-    ref_picked, ref_offset = ref.pick(refined)
-    cur_picked, cur_offset = cur.pick(refined)
-    points = _distinct(np.sort(np.concatenate([_distinct(ref_picked), _distinct(cur_picked)])))
-    if len(points) == 0:
-        return statistic, distance
+    # Refined bins: the gap at each distinct value, as the sorted path evaluates it. The same
+    # pass picks the bins of the edges.
+    chosen = refined | grid.mask(edges)
+    ref_picked, cur_picked = ref.pick(chosen), cur.pick(chosen)
+    ref_at, cur_at = ref_picked.at_most(edges), cur_picked.at_most(edges)
+    values = np.concatenate([_distinct(ref_picked.values), _distinct(cur_picked.values)])
+    points = _distinct(np.sort(values))
     where = grid.bin_of(points)
-    ref_count = ref_offset[where] + np.searchsorted(ref_picked, points, side="right")
-    cur_count = cur_offset[where] + np.searchsorted(cur_picked, points, side="right")
+    points, where = points[refined[where]], where[refined[where]]
+    if len(points) == 0:
+        return statistic, distance, ref_at, cur_at
+    ref_count = ref_picked.at_most(points, where)
+    cur_count = cur_picked.at_most(points, where)
     gaps = np.abs(ref_count / n - cur_count / m)
     statistic = max(statistic, float(gaps.max()))
     same_bin = where[:-1] == where[1:]
@@ -239,7 +279,7 @@ def _binned_ks_wasserstein(ref: BinnedSample, cur: BinnedSample) -> tuple[float,
     out = where[last] + 1 - offset[last]
     distance += float(np.vecdot(np.abs(start[where[first]]), into)) / grid.scale
     distance += float(np.vecdot(gaps[last], out)) / grid.scale
-    return statistic, distance
+    return statistic, distance, ref_at, cur_at
 
 
 def _distinct(ordered: np.ndarray) -> np.ndarray:

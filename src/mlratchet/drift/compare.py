@@ -137,21 +137,16 @@ def _numeric_exact(
     psi_edges = np.unique(found[: len(psi_probs)])
     edges = chart_edges_between(*found[len(psi_probs) :])
     both = np.concatenate([psi_edges, edges])
-    ref_at, cur_at = ref_sample.at_most(both), cur_sample.at_most(both)
+    if m == 0:
+        ref_chart = numeric.counts_between(ref_sample.at_most(edges), n)
+        cur_chart = numeric.counts_between(np.zeros(len(edges), dtype=np.int64), 0)
+        return {}, _edge_labels(edges), ref_chart, cur_chart
+    statistic, distance, ref_at, cur_at = binned.compared(ref_sample, cur_sample, both)
     ref_chart = numeric.counts_between(ref_at[len(psi_edges) :], n)
     cur_chart = numeric.counts_between(cur_at[len(psi_edges) :], m)
-    if m == 0:
-        return {}, _edge_labels(edges), ref_chart, cur_chart
-    statistic, distance = binned.ks_wasserstein(ref_sample, cur_sample)
-    if isinstance(ref_sample, numeric.SortedSample) and isinstance(
-        cur_sample, numeric.SortedSample
-    ):
-        # scipy's exact method for small samples needs the values themselves
-        small = (
-            (ref_sample.values, cur_sample.values) if max(n, m) <= numeric.KS_EXACT_MAX_N else None
-        )
-    else:
-        small = None
+    small = None  # scipy's exact method for small samples needs the values themselves
+    if max(n, m) <= numeric.KS_EXACT_MAX_N:
+        small = (ref_sample.values, cur_sample.values)
     stats = {
         "ks": _PendingKS(statistic, n, m, small),
         "psi": numeric.psi_from_counts(
