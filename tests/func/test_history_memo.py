@@ -1,5 +1,5 @@
 """The whole-history memo: a warm history answered as a cold one would be, checked with git at
-every read (new commits, moved tags, rewritten history, forged blob ids), never for a part."""
+every read (new commits, moved tags, rewritten history, replace refs), never for a part."""
 
 from __future__ import annotations
 
@@ -149,8 +149,8 @@ def test_another_revision_a_range_and_last_are_answered_for_themselves(repo: Pat
 
 
 def test_a_resaved_memo_is_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same memo written again (as the forgery test writes one) answers without a walk,
-    and a memo whose specs file is gone is not used."""
+    """The same memo written again answers without a walk, and a memo whose tip file is gone
+    is not used."""
     truth = _cli(repo)
     (path,) = _memos(repo)
     name = path.name.split(".")[0]
@@ -168,28 +168,46 @@ def test_a_resaved_memo_is_used(repo: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert history_json_text(history(repo)) == truth
 
 
-@pytest.mark.parametrize("field", ["expect", "listing"])
-def test_a_memo_git_does_not_confirm_is_not_used(repo: Path, field: str) -> None:
-    """A memo whose blob ids (or commits and trees) are not git's is ignored, with its values:
-    the history is read again (here the forged values would show if it were trusted)."""
+def test_a_memo_off_this_first_parent_history_is_not_used(repo: Path) -> None:
+    """A memo of a branch merged in as a second parent: git walks past it, and the memo's
+    commits (which are not this history's) never show."""
+    main = git(repo, "rev-parse", "--abbrev-ref", "HEAD")
+    git(repo, "checkout", "-q", "-b", "side")
+    gen(repo, {"reports/d.yaml": "rows: 777\n"})
+    side_tip = commit_all(repo, "side")
+    assert side_tip in _cli(repo)  # the memo is the side branch's now
+    git(repo, "checkout", "-q", main)
+    gen(repo, {"m.json": json.dumps({"acc": 0.61})})
+    commit_all(repo, "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+    warm = _cli(repo)
+    assert warm == _cold(repo)
+    assert side_tip not in warm
+
+
+def test_a_memo_saved_for_another_tip_is_not_used(repo: Path) -> None:
+    """The tip file beside a memo and the memo must name the same commit."""
     truth = _cli(repo)
     (path,) = _memos(repo)
-    data = index.load_newest(path.parent, path.name.split(".")[0])
-    specs = index.raw_path(path).read_bytes()
+    name = path.name.split(".")[0]
+    data = index.load_newest(path.parent, name)
     assert data is not None
-    other = git(repo, "rev-parse", "HEAD~3:m.json").encode()
-    if field == "expect":
-        first = data["expect"].split(b"\n", 1)
-        data["expect"] = other + b"\n" + first[1]
-    else:
-        line, rest = data["listing"].split(b"\n", 1)
-        data["listing"] = (
-            line[:41] + git(repo, "rev-parse", "HEAD~3^{tree}").encode() + b"\n" + rest
-        )
     data["text"] = data["text"].replace('"acc": 0.4', '"acc": 0.999')
-    assert '"acc": 0.999' in data["text"]
-    assert index.replace(path.parent, path.name.split(".")[0], data, specs)
+    assert index.replace(path.parent, name, data, git(repo, "rev-parse", "HEAD~1").encode())
     assert history_json_text(history(repo)) == truth
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_replace_refs_turn_the_memo_off(repo: Path, packed: bool) -> None:
+    """``git replace`` changes what a commit id reads as: the memo is not used while a replace
+    ref exists (loose or in packed-refs), and the history is git's, with the replacement."""
+    plain = _cli(repo)
+    git(repo, "replace", "HEAD~1", "HEAD~3")
+    if packed:
+        git(repo, "pack-refs", "--all")
+    warm = _cli(repo)
+    assert warm != plain
+    assert warm == _cold(repo)
 
 
 def test_a_history_with_a_malformed_file_is_not_memoised(repo: Path) -> None:

@@ -3,30 +3,30 @@
 The history index (:mod:`mlratchet.metrics.history`) keeps each commit's metrics by commit, and
 a read still visits every commit. Once a whole history has been read (from a revision, with no
 ``A..B`` range and no ``--last``), this memo keeps it as it was answered: the commits newest
-first with their times and metrics, each commit's JSON (as ``--json`` prints it, up to its tags),
-and what git said about them. It is one file, replaced at each save, under the same directory
-and rules as the index (:mod:`mlratchet.index`).
+first with their times and metrics, and each commit's JSON (as ``--json`` prints it, up to its
+tags). It is one file, replaced at each save, under the same directory and rules as the index
+(:mod:`mlratchet.index`), with its tip commit's id in the raw file beside it.
 
-A memo is used only when git still says the same, both checked by git at each read, on two
-processes at once:
+What a first-parent history holds is fixed by its tip commit's id: a commit id is the hash of
+the commit, which names its tree and its first parent by their hashes, down to every blob. So a
+memo is checked by asking git where the tip is, not by asking again for what it fixes:
 
-- ``git log --first-parent --format='%H %T' REV``: its output ends with the memo's listing
-  (the same commits, with the same trees); whatever comes before are commits made since;
-- ``git cat-file --batch-check`` of ``tree:path`` for each metrics file of each commit: the
-  same blob ids the memo's values were parsed from.
+- ``git log --first-parent --format='%H %P' REV ^TIP`` lists the commits made on top of the
+  memo's tip; the oldest of them must have the tip as its first parent (else the tip is not on
+  REV's first-parent history: a rebase, a reset, another branch), and with none listed REV must
+  be the tip itself (not one of its ancestors);
+- nothing may change what a commit id reads as: replace refs (``refs/replace/``), a grafts file
+  or a shallow clone mean no memo.
 
 Tags are never memoised (they move): one ``git for-each-ref`` gives them at each read. The new
 commits are read through the index and a new memo is saved. Anything else (another revision,
-a memo from another version, a blob that differs, a nested tag) is no memo: the caller reads
-the history the ordinary way, and saves a memo for it.
+a memo from another version, a nested tag) is no memo: the caller reads the history the
+ordinary way, and saves a memo for it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import marshal
-import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,12 +35,11 @@ from typing import Any, overload
 
 from mlratchet import index
 from mlratchet.dvcroot import Root
-from mlratchet.gitio import object_ids_raw, run, spawn
+from mlratchet.gitio import run, spawn
 from mlratchet.metrics.render import tags_json
 
 #: Bump when what the memo holds, or how a commit's metrics or JSON are made, changes.
-VERSION = 1
-LISTING = "--format=%H %T"
+VERSION = 2
 
 
 #: How a commit's JSON object ends when it has no tags (the memo keeps them so).
@@ -50,27 +49,15 @@ _SEP = ", "
 
 @dataclass(frozen=True)
 class Memo:
-    """A memoised history (newest first) and what git said of it when it was saved."""
+    """A memoised history (newest first), from its tip commit down."""
 
     tip: str
-    listing: bytes  # `git log --first-parent --format='%H %T' tip` as git printed it
-    specs: Path  # a file of "tree:path\n" for each metrics file of each commit (git reads it)
-    specs_sha256: str
-    expect: bytes  # "blob\n" for each line of specs (git's answer then)
     shas: list[str]
     times: list[int]
     text: str  # the commits' JSON objects (as --json prints them, untagged), joined by ", "
     offsets: bytes  # array("q"): where each object starts in text, then len(text) + 2
     metrics: list[bytes]  # chunks of [commit's {path: {key: value}}] (read when points are)
     pairs: list[tuple[str, str]]  # every (path, key) of the history
-
-    def spec_bytes(self) -> bytes | None:
-        """The specs file's bytes, if they are still the memo's."""
-        try:
-            data = self.specs.read_bytes()
-        except OSError:
-            return None
-        return data if hashlib.sha256(data).hexdigest() == self.specs_sha256 else None
 
     def starts(self) -> array[int]:
         """:attr:`offsets` as numbers."""
@@ -154,48 +141,78 @@ def lookup(root: Root, rev: str) -> Found | None:
     """The memo for the history back from commit ``rev``, if git confirms it (see above)."""
     directory = index.index_dir(root.git_top)
     segment = index.newest(directory, _name(root))
-    if segment is None:
+    tip = None if segment is None else _tip(segment)
+    if segment is None or tip is None or directory is None:
         return None
-    specs = index.raw_path(segment)
-    checked: list[bytes] = []
-
-    def check_blobs() -> None:  # git reads the specs file while the memo loads
-        with contextlib.suppress(OSError):  # replaced by a writer since it was listed
-            checked.append(object_ids_raw(root.git_top, specs))
-
-    check = threading.Thread(target=check_blobs, daemon=True)
-    check.start()
-    listing = spawn(root.git_top, "log", "--first-parent", "--no-color", LISTING, rev, "--")
+    # git walks down to the tip while the memo loads.
+    above = spawn(
+        root.git_top, "log", "--first-parent", "--no-color", "--format=%H %P", rev, f"^{tip}", "--"
+    )
     try:
-        memo = _load(segment, specs)
+        memo = _load(segment)
         tags = _tags(root)
-        ok = memo is not None and memo.spec_bytes() is not None
-        out = listing.communicate()[0]
-        check.join()
+        out = above.communicate()[0]
     finally:
-        if listing.poll() is None:
-            listing.kill()
-            listing.wait()
-    if memo is None or not ok or listing.returncode != 0 or tags is None:
+        if above.poll() is None:
+            above.kill()
+            above.wait()
+    if memo is None or memo.tip != tip or above.returncode != 0 or tags is None:
         return None
-    if not checked or checked[0] != memo.expect or not out.endswith(memo.listing):
+    if _rewritable(directory.parent.parent):
         return None
-    fresh = out[: len(out) - len(memo.listing)]
-    newer = [line.split(b" ", 1)[0].decode("ascii") for line in fresh.splitlines()]
-    return Found(memo, newer, tags)
+    newer = _newer(root, rev, tip, out.splitlines())
+    return None if newer is None else Found(memo, newer, tags)
 
 
-def _load(segment: Path, specs: Path) -> Memo | None:
+def _tip(segment: Path) -> str | None:
+    """The tip commit a memo segment was saved for (the raw file beside it)."""
+    try:
+        tip = index.raw_path(segment).read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):  # replaced by a writer since it was listed
+        return None
+    return tip if tip and all(c in "0123456789abcdef" for c in tip) else None
+
+
+def _newer(root: Root, rev: str, tip: str, lines: list[bytes]) -> list[str] | None:
+    """The commits above ``tip`` on ``rev``'s first-parent history (``git log --format='%H %P'
+    rev ^tip``), newest first; None if ``tip`` is not on that history."""
+    if lines:
+        oldest = lines[-1].split(b" ")
+        if len(oldest) < 2 or oldest[1].decode("ascii") != tip:
+            return None  # the tip is not on this history's first parents
+    elif _commit_of(root, rev) != tip:
+        return None  # another revision: one of the tip's ancestors, say
+    return [line.split(b" ", 1)[0].decode("ascii") for line in lines]
+
+
+def _commit_of(root: Root, rev: str) -> str:
+    """The commit ``rev`` names ("" if none)."""
+    found = run(root.git_top, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
+    return found.stdout.strip().decode("ascii", "replace")
+
+
+def _rewritable(common: Path) -> bool:
+    """Whether something in the repository (its git common directory) changes what a commit
+    id reads as, or cuts its history: replace refs, a grafts file, a shallow clone."""
+    replaced = common / "refs" / "replace"
+    if replaced.is_dir() and any(replaced.iterdir()):
+        return True
+    if (common / "info" / "grafts").exists() or (common / "shallow").exists():
+        return True
+    packed = common / "packed-refs"
+    try:
+        return b" refs/replace/" in packed.read_bytes()
+    except OSError:
+        return False
+
+
+def _load(segment: Path) -> Memo | None:
     data = index.read(segment)
     if data is None or data.get("version") != VERSION:
         return None
     try:
         memo = Memo(
             tip=data["tip"],
-            listing=data["listing"],
-            specs=specs,
-            specs_sha256=data["specs_sha256"],
-            expect=data["expect"],
             shas=data["shas"],
             times=data["times"],
             text=data["text"],
@@ -206,15 +223,13 @@ def _load(segment: Path, specs: Path) -> Memo | None:
     except (KeyError, TypeError, IndexError):
         return None
     ok = (
-        isinstance(memo.listing, bytes)
-        and isinstance(memo.specs_sha256, str)
-        and isinstance(memo.expect, bytes)
+        isinstance(memo.tip, str)
         and all(isinstance(chunk, bytes) for chunk in memo.metrics)
         and isinstance(memo.text, str)
         and isinstance(memo.offsets, bytes)
         and len(memo.times) == len(memo.shas) == len(memo.offsets) // 8 - 1
-        and (not memo.shas or memo.shas[0] == memo.tip)
-        and memo.listing.startswith(memo.tip.encode("ascii"))
+        and bool(memo.shas)
+        and memo.shas[0] == memo.tip
     )
     return memo if ok else None
 
@@ -243,9 +258,6 @@ def _tags(root: Root) -> dict[str, tuple[str, ...]] | None:
 def save(
     root: Root,
     *,
-    listing: bytes,
-    specs: bytes,
-    expect: bytes,
     shas: list[str],
     times: list[int],
     text: str,
@@ -254,13 +266,10 @@ def save(
     pairs: list[tuple[str, str]],
 ) -> bool:
     """Replace the memo of ``root``'s project (the fields of :class:`Memo`, newest commit
-    first; ``specs`` the bytes of its specs file). False if it could not be written."""
+    first). False if it could not be written."""
     data = {
         "version": VERSION,
         "tip": shas[0],
-        "listing": listing,
-        "specs_sha256": hashlib.sha256(specs).hexdigest(),
-        "expect": expect,
         "shas": shas,
         "times": times,
         "text": text,
@@ -268,7 +277,8 @@ def save(
         "metrics": metrics,
         "pairs": [list(pair) for pair in pairs],
     }
-    return index.replace(index.index_dir(root.git_top), _name(root), data, specs)
+    raw = (shas[0] + "\n").encode("ascii")
+    return index.replace(index.index_dir(root.git_top), _name(root), data, raw)
 
 
 def pack_metrics(metrics: list[dict[str, dict[str, Any]]]) -> bytes:

@@ -437,45 +437,21 @@ def _memoise(
     when it could not be (a file failed or came from the DVC cache, or no write)."""
     from mlratchet.metrics import chain
 
-    listing: list[str] = []
-    specs: list[str] = []
-    expect: list[str] = []
-    prefix = root.prefix
-    for commit in walk.commits:
-        entry = walk.files.get(commit.sha)
-        if entry is None or any("\n" in path for path in entry[0]):
-            return False  # a file that failed, or came from the DVC cache: no memo
-        paths, ids = entry
-        listing.append(f"{commit.sha} {commit.tree}\n")
-        specs.extend(f"{ids[0]}:{prefix}{path}\n" for path in paths)
-        expect.extend(f"{blob}\n" for blob in ids[1:])
+    if any(walk.files.get(commit.sha) is None for commit in walk.commits):
+        return False  # a file that failed, or came from the DVC cache: no memo
     text, starts = json
     shas = [c.sha for c in walk.commits]
     times = [c.time for c in walk.commits]
     chunks = [chain.pack_metrics([p.metrics for p in walk.points])] if walk.points else []
-    listed = "".join(listing).encode("utf-8")
-    spec_bytes = "".join(specs).encode("utf-8", "surrogateescape")
-    blobs = "".join(expect).encode("utf-8")
     if memo is None:
         offsets = starts.tobytes()
     else:
         text, offsets = chain.stacked(text, starts, memo)
-        earlier = memo.spec_bytes()
-        if earlier is None:  # replaced since it was read: this memo is not the newest
-            return False
-        listed, spec_bytes, blobs = (
-            listed + memo.listing,
-            spec_bytes + earlier,
-            blobs + memo.expect,
-        )
         shas, times, chunks = shas + memo.shas, times + memo.times, chunks + memo.metrics
     if not shas:
         return False
     return chain.save(
         root,
-        listing=listed,
-        specs=spec_bytes,
-        expect=blobs,
         shas=shas,
         times=times,
         text=text,
