@@ -118,7 +118,7 @@ def test_any_arrays_on_any_grid_give_the_sorted_answer(
 @pytest.mark.parametrize("n", [100_001.0, 250_000.0, 500_000.0, 5e6, 5e7])
 def test_large_n_tail_is_scipys_kstwo(n: float) -> None:
     """The closed forms give scipy's kstwo.sf to 1e-13 wherever a p-value can matter."""
-    for exponent in np.linspace(0.001, 4.6, 120):
+    for exponent in np.linspace(0.001, 4.6, 31):
         x = float(np.sqrt(exponent / (2 * n)))
         ours = kolmogorov.tail(n, x)
         assert ours is not None
