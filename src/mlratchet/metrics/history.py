@@ -265,7 +265,7 @@ def history(
     whole = last is None and len(args) == 1
     found = chain.lookup(root, args[0]) if whole else None
     if found is not None and not found.newer:
-        return _assemble(root, found, _Walk([], [], {}), metrics, cut_at=None, memoise=False)
+        return _assemble(root, found, _Walk([], [], set()), metrics, cut_at=None, memoise=False)
     if found is not None:  # the commits made since the memo's
         walk = _read(root, [args[0], f"^{found.memo.tip}"], None)
         cut_at = None
@@ -282,11 +282,11 @@ def history(
 
 @dataclass
 class _Walk:
-    """Commits read through the index: newest first, with each one's files when indexable."""
+    """Commits read through the index: newest first, and which of them can be indexed."""
 
     commits: list[_Commit]
     points: list[Point]
-    files: dict[str, tuple[list[str], list[str]]]  # commit -> (paths, [tree, blob...])
+    indexable: set[str]  # the commits whose every file came from git and parsed
     save: Callable[[], None] = lambda: None  # index the walked commits
 
 
@@ -309,7 +309,7 @@ def _read(root: Root, args: list[str], last: int | None) -> _Walk:
         commits = _log(root, args, last)
         walked = commits
     points: list[Point] = []
-    files: dict[str, tuple[list[str], list[str]]] = {}
+    indexable: set[str] = set()
     if commits:
         reader = Reader()
         plans = {c.sha: items for c, items in _plan(root, reader, walked)} if walked else {}
@@ -327,15 +327,15 @@ def _read(root: Root, args: list[str], last: int | None) -> _Walk:
             if items is None:
                 values = store.found[commit.sha]  # to_walk walked every commit not found
                 points.append(Point(commit.sha, commit.time, commit.tags, values, {}))
-                files[commit.sha] = store.entries[commit.sha]
+                indexable.add(commit.sha)
             else:
                 points.append(_point(commit, items, contents, flats))
         fresh = store.indexable(walked, plans, points)
-        files.update(fresh)
+        indexable.update(fresh)
     else:
         fresh = {}
     points.reverse()
-    return _Walk(commits, points, files, lambda: store.save(fresh))
+    return _Walk(commits, points, indexable, lambda: store.save(fresh))
 
 
 def _parse_blobs(
@@ -437,7 +437,7 @@ def _memoise(
     when it could not be (a file failed or came from the DVC cache, or no write)."""
     from mlratchet.metrics import chain
 
-    if any(walk.files.get(commit.sha) is None for commit in walk.commits):
+    if any(commit.sha not in walk.indexable for commit in walk.commits):
         return False  # a file that failed, or came from the DVC cache: no memo
     text, starts = json
     shas = [c.sha for c in walk.commits]
