@@ -123,20 +123,22 @@ def _pieces(column: Any) -> list[Any]:
 
 
 def count_numeric(values: np.ndarray, nulls: int, counts: Counts) -> np.ndarray:
-    """Add a chunk's counts to ``counts``; return its finite values."""
+    """Add the counts of ``values`` (``nulls`` of them were nulls, read as NaN) to ``counts``;
+    return the finite values (``values`` itself, not a copy, when all are)."""
     import numpy as np
 
     finite_mask = np.isfinite(values)
-    finite: np.ndarray = values[finite_mask]
     counts.rows += len(values)
+    if finite_mask.all():
+        return values
+    finite: np.ndarray = values[finite_mask]
     unusable = len(values) - len(finite)
-    if unusable:
-        posinf = int(np.count_nonzero(values == np.inf))
-        neginf = int(np.count_nonzero(values == -np.inf))
-        counts.null += nulls
-        counts.posinf += posinf
-        counts.neginf += neginf
-        counts.nan += unusable - posinf - neginf - nulls
+    posinf = int(np.count_nonzero(values == np.inf))
+    neginf = int(np.count_nonzero(values == -np.inf))
+    counts.null += nulls
+    counts.posinf += posinf
+    counts.neginf += neginf
+    counts.nan += unusable - posinf - neginf - nulls
     return finite
 
 
@@ -207,18 +209,20 @@ class NumericColumn:
     chart_counts: np.ndarray | None = None  # stream mode
     edges: Edges | None = None
     _finite: np.ndarray | None = None
+    _nulls: int = 0  # exact mode: of the kept chunks, counted with them
 
     def add(self, column: Any) -> None:
-        """Count a chunk (exact mode: keep its values; they are counted when sorted)."""
+        """Count a chunk (exact mode: keep its values; they are counted by
+        :meth:`finite_values`)."""
         import numpy as np
 
         if self.histogram is None or self.edges is None or self.chart_counts is None:
-            # Each chunk as it is (a view of Arrow's memory where it can be): sorting copies
-            # them once, into one array.
+            # Each chunk as it is (a view of Arrow's memory where it can be): at most one copy,
+            # into one array, when they are counted.
             for piece in _pieces(column):
                 values, nulls = numeric_values(piece)
                 self.chunks.append(values)
-                self.counts.null += nulls
+                self._nulls += nulls
             return
         values, nulls = numeric_values(column)
         ordered = np.sort(count_numeric(values, nulls, self.counts))
@@ -252,18 +256,7 @@ class NumericColumn:
             else:
                 values = np.concatenate(self.chunks) if self.chunks else np.empty(0)
             self.chunks = []
-            finite = np.isfinite(values)
-            counts = self.counts
-            counts.rows += len(values)
-            if finite.all():
-                self._finite = values
-            else:
-                self._finite = values[finite]
-                posinf = int(np.count_nonzero(values == np.inf))
-                neginf = int(np.count_nonzero(values == -np.inf))
-                counts.posinf += posinf
-                counts.neginf += neginf
-                counts.nan += len(values) - len(self._finite) - posinf - neginf - counts.null
+            self._finite = count_numeric(values, self._nulls, self.counts)
         return self._finite
 
 
