@@ -136,7 +136,7 @@ class BinnedSample:
         self.counts = np.bincount(self.bins, minlength=grid.bins)
         #: Per bin, the sum of (its right end - value) over its values, in bin widths: exact
         #: to about 1e-11 of a width per value (the outer bins' is not used: see
-        #: :func:`ks_wasserstein`).
+        #: :func:`compared`).
         ends = np.arange(1, grid.bins + 1, dtype=np.float64) * self.counts
         self.below_ends = ends - np.bincount(self.bins, weights=position, minlength=grid.bins)
 
@@ -196,12 +196,6 @@ def samples(ref: np.ndarray, cur: np.ndarray) -> tuple[Sample, Sample]:
         if grid is not None:
             return BinnedSample(ref, grid), BinnedSample(cur, grid)
     return numeric.SortedSample.of(ref), numeric.SortedSample.of(cur)
-
-
-def ks_wasserstein(ref: Sample, cur: Sample) -> tuple[float, float]:
-    """The KS statistic and the raw Wasserstein distance of two non-empty samples."""
-    statistic, distance, _, _ = compared(ref, cur, _floats([]))
-    return statistic, distance
 
 
 def compared(

@@ -132,15 +132,15 @@ def _numeric_exact(
         edges = np.empty(0)
         return {}, _edge_labels(edges), [0], [m]
     # Every quantile the edges need, and every edge's count on both sides, in one go each.
-    psi_probs = np.arange(1, bins) / bins
+    psi_probs = numeric.psi_probs(bins)
     found = ref_sample.quantiles(np.concatenate([psi_probs, CHART_SPAN]))
     psi_edges = np.unique(found[: len(psi_probs)])
     edges = chart_edges_between(*found[len(psi_probs) :])
-    both = np.concatenate([psi_edges, edges])
     if m == 0:
         ref_chart = numeric.counts_between(ref_sample.at_most(edges), n)
         cur_chart = numeric.counts_between(np.zeros(len(edges), dtype=np.int64), 0)
         return {}, _edge_labels(edges), ref_chart, cur_chart
+    both = np.concatenate([psi_edges, edges])
     statistic, distance, ref_at, cur_at = binned.compared(ref_sample, cur_sample, both)
     ref_chart = numeric.counts_between(ref_at[len(psi_edges) :], n)
     cur_chart = numeric.counts_between(cur_at[len(psi_edges) :], m)

@@ -272,8 +272,15 @@ def quantile_edges(ref: np.ndarray, bins: int) -> np.ndarray:
 
     if len(ref) == 0:
         return np.empty(0, dtype=np.float64)
-    probs = np.arange(1, bins) / bins
-    return np.unique(sorted_quantiles(ref, probs))
+    return np.unique(sorted_quantiles(ref, psi_probs(bins)))
+
+
+def psi_probs(bins: int) -> np.ndarray:
+    """The quantiles of the reference that are the interior edges of ``bins`` PSI bins."""
+    import numpy as np
+
+    found: np.ndarray = np.arange(1, bins) / bins
+    return found
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

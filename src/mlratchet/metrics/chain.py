@@ -35,7 +35,8 @@ from typing import Any, overload
 
 from mlratchet import index
 from mlratchet.dvcroot import Root
-from mlratchet.gitio import run, spawn
+from mlratchet.errors import BadInputError
+from mlratchet.gitio import is_shallow, rev_parse, run, spawn
 from mlratchet.metrics.render import tags_json
 
 #: Bump when what the memo holds, or how a commit's metrics or JSON are made, changes.
@@ -158,7 +159,7 @@ def lookup(root: Root, rev: str) -> Found | None:
             above.wait()
     if memo is None or memo.tip != tip or above.returncode != 0 or tags is None:
         return None
-    if _rewritable(directory.parent.parent):
+    if _rewritable(root, directory.parent.parent):
         return None
     newer = _newer(root, rev, tip, out.splitlines())
     return None if newer is None else Found(memo, newer, tags)
@@ -185,25 +186,18 @@ def _newer(root: Root, rev: str, tip: str, lines: list[bytes]) -> list[str] | No
     return [line.split(b" ", 1)[0].decode("ascii") for line in lines]
 
 
-def _commit_of(root: Root, rev: str) -> str:
-    """The commit ``rev`` names ("" if none)."""
-    found = run(root.git_top, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
-    return found.stdout.strip().decode("ascii", "replace")
-
-
-def _rewritable(common: Path) -> bool:
-    """Whether something in the repository (its git common directory) changes what a commit
-    id reads as, or cuts its history: replace refs, a grafts file, a shallow clone."""
-    replaced = common / "refs" / "replace"
-    if replaced.is_dir() and any(replaced.iterdir()):
-        return True
-    if (common / "info" / "grafts").exists() or (common / "shallow").exists():
-        return True
-    packed = common / "packed-refs"
+def _commit_of(root: Root, rev: str) -> str | None:
+    """The commit ``rev`` names (None if none)."""
     try:
-        return b" refs/replace/" in packed.read_bytes()
-    except OSError:
-        return False
+        return rev_parse(root.git_top, rev)
+    except BadInputError:
+        return None
+
+
+def _rewritable(root: Root, common: Path) -> bool:
+    """Whether the repository (``common``: its git common directory) cuts its history or
+    grafts parents onto commits (replace refs are :func:`_tags`' to find)."""
+    return (common / "info" / "grafts").exists() or is_shallow(root.git_top)
 
 
 def _load(segment: Path) -> Memo | None:
@@ -236,17 +230,19 @@ def _load(segment: Path) -> Memo | None:
 
 def _tags(root: Root) -> dict[str, tuple[str, ...]] | None:
     """commit -> the tags that point at it (through one annotated tag), as ``git log
-    --decorate`` names them; None when a tag points at a tag (the caller asks git log)."""
+    --decorate`` names them; None when a tag points at a tag (the caller asks git log), or when
+    a replace ref changes what a commit id reads as (no memo holds then)."""
     out = run(
         root.git_top,
         "for-each-ref",
         "--format=%(objectname) %(*objectname) %(*objecttype) %(refname)",
         "refs/tags/",
+        "refs/replace/",
     ).stdout
     found: dict[str, list[str]] = {}
     for line in out.splitlines():
         sha, peeled, kind, ref = line.split(b" ", 3)
-        if kind == b"tag":
+        if kind == b"tag" or not ref.startswith(b"refs/tags/"):
             return None
         name = ref[len(b"refs/tags/") :].decode("utf-8", "surrogateescape")
         found.setdefault(sha.decode("ascii"), []).append(name)
